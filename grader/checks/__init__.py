@@ -1,0 +1,1 @@
+"""Reusable judgements: values, gradients, statistics, properties, timing, forbidden calls."""

@@ -1,0 +1,325 @@
+"""The grading path: exercise spec -> isolated student process -> checks -> results.
+
+:func:`grade` is the one entry point every front end (command line, pytest plugin, notebooks,
+batch grading) uses. Checks receive a :class:`Context`; they call the student's functions only
+through it, so every call crosses the process boundary and comes back as validated data.
+"""
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from grader.checks import static
+from grader.results import CheckResult, ExerciseResult, Report
+from grader.runner.process import Limits, StudentCrash, StudentImportError, StudentProcess, warm_up
+from grader.spec import Check, Exercise, Fail, Skip
+
+
+class StudentRaised(Exception):
+    """The student's function raised. ``error`` holds type, message and trimmed traceback."""
+
+    def __init__(self, fn: str, error: dict):
+        super().__init__(error.get("message", ""))
+        self.fn = fn
+        self.error = error
+
+
+class Forbidden(Exception):
+    """The student's code reached a forbidden operator at run time."""
+
+
+@dataclass
+class Options:
+    """How to grade.
+
+    Attributes:
+        seed: base seed of every random input (reported so a failure can be reproduced).
+        device: ``"cpu"`` or ``"cuda"`` (torch exercises; ``auto`` is resolved by the caller).
+        perf: run ``performance`` checks (``--no-perf`` turns them off: reported as skip).
+        limits: per-exercise :class:`Limits`, or a mapping ``exercise id -> Limits``.
+    """
+
+    seed: int
+    device: str = "cpu"
+    perf: bool = True
+    limits: Limits | dict = field(default_factory=Limits)
+
+    def limits_for(self, ex_id: str) -> Limits:
+        if isinstance(self.limits, dict):
+            return self.limits.get(ex_id, Limits())
+        return self.limits
+
+
+class Context:
+    """What a check sees: seeded randomness, the device, and calls into the student's code.
+
+    Attributes:
+        exercise: the :class:`Exercise`. seed: the run's seed. device: "cpu"/"cuda".
+        rng: ``np.random.Generator`` seeded from (seed, exercise, check name): each check's
+            inputs are reproducible on their own.
+        source: the student's source text (for static checks).
+        calls: number of calls made to student functions by this check.
+    """
+
+    def __init__(self, exercise: Exercise, check: Check, seed: int, device: str,
+                 process: StudentProcess, source: str, perf: bool = True):
+        self.exercise = exercise
+        self.check = check
+        self.seed = seed
+        self.device = device
+        self.perf = perf
+        self.process = process
+        self.source = source
+        self.calls = 0
+        self.violations: list[str] = []
+        self.warnings: list[str] = []
+        self.rng = np.random.default_rng([seed, exercise.number, zlib.crc32(check.name.encode())])
+
+    @property
+    def tensor_device(self) -> str | None:
+        """Device type outputs must be on (``None`` for numpy exercises)."""
+        return self.device if self.exercise.backend == "torch" else None
+
+    def map(self, fn: str, argsets: list, *, inputs: bool = False) -> list:
+        """Call ``fn`` once per ``(args, kwargs)`` in ``argsets``, in one round trip.
+
+        Args:
+            fn: the student's function name.
+            argsets: list of ``(args_tuple, kwargs_dict)``; arrays are float64 numpy arrays
+                (converted to torch tensors on the device in torch exercises).
+            inputs: also return the arguments as they were after each call (to detect in-place
+                changes): each item is then ``(value, (args_after, kwargs_after))``.
+
+        Returns:
+            The decoded return values (numpy arrays, :class:`~grader.runner.codec.Tensor`,
+            handles, tuples, numbers).
+
+        Raises:
+            StudentRaised: the function raised (with the student's traceback).
+            Forbidden: a forbidden operator was reached.
+            StudentCrash: the process died or hung.
+        """
+        calls = [{"fn": fn, "args": list(a), "kwargs": dict(k), "inputs": inputs} for a, k in argsets]
+        results = []
+        # Keep messages to the student process bounded: chunks of 512 calls.
+        for start in range(0, len(calls), 512):
+            chunk = calls[start:start + 512]
+            out = self.process.calls_batch(chunk)
+            self.calls += len(out)
+            for r in out:
+                if r.get("forbidden"):
+                    self.violations.extend(str(v) for v in r["forbidden"])
+                    raise Forbidden(", ".join(map(str, r["forbidden"])))
+                if r.get("ok") is not True:
+                    err = r.get("error") if isinstance(r.get("error"), dict) else {}
+                    raise StudentRaised(fn, err)
+                self.warnings.extend(str(w) for w in (r.get("warnings") or []))
+                results.append((r.get("value"), r.get("inputs")) if inputs else r.get("value"))
+        return results
+
+    def call(self, fn: str, *args, **kwargs):
+        """Call ``fn(*args, **kwargs)`` in the student process; see :meth:`map`."""
+        return self.map(fn, [(args, kwargs)])[0]
+
+    def call_with_inputs(self, fn: str, *args, **kwargs):
+        """Like :meth:`call`, returning ``(value, (args_after, kwargs_after))``."""
+        return self.map(fn, [(args, kwargs)], inputs=True)[0]
+
+    def signature(self, fn: str) -> list[str] | None:
+        """Parameter names of the student's ``fn`` as the student process reports them, or None
+        when the module has no such function."""
+        return self.process.signature(fn)
+
+
+# ---------------------------------------------------------------------------------------------
+def locate(exercise: Exercise, path: str | os.PathLike) -> Path | None:
+    """The student's file for ``exercise`` under ``path``.
+
+    A file path is used as is; in a folder, ``exercises/<module>`` is tried first, then
+    ``<module>`` at its root. Returns None when neither exists.
+    """
+    p = Path(path)
+    if p.is_file():
+        return p
+    for candidate in (p / "exercises" / exercise.filename, p / exercise.filename):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _student_message(fn: str, error: dict) -> str:
+    etype = error.get("type", "Exception")
+    if etype == "NotImplementedError":
+        return (f"{fn} is not implemented yet (it raises NotImplementedError). Write your code "
+                "where the TODO says.")
+    if etype == "MissingFunction":
+        return f"your module has no function named `{fn}` (check the spelling and indentation)"
+    tb = (error.get("traceback") or "").rstrip()
+    head = f"{fn} raised {etype}: {error.get('message', '')}".rstrip(": ")
+    if etype == "SystemExit":
+        head = f"{fn} called sys.exit() ({error.get('message', '')}); a graded function must return"
+    return head + ("\n" + tb if tb else "")
+
+
+def _result(check: Check, status: str, message: str = "", t0: float | None = None,
+            calls: int = 0, output: str = "") -> CheckResult:
+    score = check.points if status == "pass" else 0.0
+    max_score = 0.0 if status == "skip" else check.points
+    return CheckResult(check.name, check.kind, status, float(score), float(max_score),
+                       time.perf_counter() - t0 if t0 is not None else 0.0, message, calls,
+                       check.description, output)
+
+
+def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
+                   report_path: str | None = None) -> ExerciseResult:
+    """Grade one exercise of one submission. Never raises for anything the student did.
+
+    Args:
+        exercise: the spec. path: the student's file or repository folder. opts: :class:`Options`.
+        report_path: the path to show in the report (default: the located file).
+
+    Returns:
+        The :class:`ExerciseResult` with one :class:`CheckResult` per check, in spec order.
+    """
+    t_start = time.perf_counter()
+    file = locate(exercise, path)
+    res = ExerciseResult(exercise.id, exercise.slug,
+                         report_path or (str(file) if file else str(Path(path) / "exercises" / exercise.filename)))
+    reproduce = f"\n  reproduce: dlgrade check {exercise.id} --seed {opts.seed}"
+    if file is None:
+        msg = (f"no file {exercise.filename} found in {path} (looked in exercises/ and at the root)")
+        res.checks = [_result(c, "error", msg) for c in exercise.checks]
+        return res
+    try:
+        source = file.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        res.checks = [_result(c, "error", f"cannot read {file}: {exc.strerror}") for c in exercise.checks]
+        return res
+
+    findings = static.scan(source, forbidden_imports=exercise.forbidden_imports,
+                           forbidden_calls=exercise.forbidden_calls,
+                           allowed_calls=exercise.config.get("allowed_calls", ()))
+    limits = opts.limits_for(exercise.id)
+    process = StudentProcess(str(file), exercise.backend, blocked=exercise.forbidden_imports,
+                             forbidden_ops=exercise.forbidden_ops, limits=limits, device=opts.device)
+    import_error: str | None = None
+    try:
+        process.start()
+    except StudentImportError as exc:
+        import_error = ("your module failed to import: " + _student_message("import", exc.error)
+                        .replace("import raised ", "", 1))
+        if exc.output:
+            import_error += "\n  your output:\n" + exc.output
+    except StudentCrash as exc:
+        import_error = f"your module could not be loaded: the process {exc.reason}"
+    if import_error and findings:
+        import_error = _forbidden_message(findings, [])
+    violations: list[str] = []
+    try:
+        for check in exercise.checks:
+            t0 = time.perf_counter()
+            if check.kind == "forbidden":
+                msg = _forbidden_message(findings, violations)
+                res.checks.append(_result(check, "fail" if msg else "pass", msg, t0))
+                continue
+            if import_error:
+                res.checks.append(_result(check, "error", import_error, t0))
+                continue
+            if check.kind == "performance" and not opts.perf:
+                res.checks.append(_result(check, "skip", "performance checks off (--no-perf)", t0))
+                continue
+            if not process.alive:
+                try:
+                    process.start()
+                except (StudentImportError, StudentCrash) as exc:
+                    res.checks.append(_result(check, "error", f"could not restart your module: {exc}", t0))
+                    continue
+            ctx = Context(exercise, check, opts.seed, opts.device, process, source, opts.perf)
+            try:
+                check.run(ctx)
+                status, msg = "pass", ""
+            except Fail as exc:
+                status, msg = "fail", str(exc)
+            except Skip as exc:
+                status, msg = "skip", str(exc)
+            except StudentRaised as exc:
+                status, msg = "error", _student_message(exc.fn, exc.error)
+            except Forbidden as exc:
+                status, msg = "fail", f"your code reached the forbidden operator {exc}"
+            except StudentCrash as exc:
+                status, msg = "error", f"your code crashed the student process: it {exc.reason}"
+            violations.extend(ctx.violations)
+            if status in ("fail", "error"):
+                msg += reproduce
+            res.checks.append(_result(check, status, msg, t0, ctx.calls))
+    finally:
+        process.close()
+    # The contract: a submission using a forbidden call fails the exercise's checks.
+    msg = _forbidden_message(findings, violations)
+    judged = [c for c in res.checks if c.kind != "forbidden" and c.status != "skip"]
+    if not msg and judged and not any(c.status == "pass" for c in judged):
+        for i, c in enumerate(res.checks):
+            if c.kind == "forbidden":
+                res.checks[i] = _result(exercise.checks[i], "fail",
+                                        "no check passed, so there is no working code to clear of "
+                                        "forbidden calls yet")
+    if msg:
+        for i, c in enumerate(res.checks):
+            if c.status == "pass":
+                res.checks[i] = _result(exercise.checks[i], "fail", msg, None, c.calls)
+                res.checks[i].duration_s = c.duration_s
+            elif c.kind == "forbidden" and c.status != "fail":
+                res.checks[i].status, res.checks[i].message = "fail", msg
+    res.duration_s = time.perf_counter() - t_start
+    return res
+
+
+def _forbidden_message(findings, violations) -> str:
+    if findings:
+        f = findings[0]
+        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+        what = {"import": f"imports {f.name}", "dynamic code": f"uses {f.name}()"}.get(
+            f.rule, f"uses {f.name}")
+        return (f"your code {what} at line {f.line}{more}, which this exercise forbids: "
+                "write it yourself with plain array operations")
+    if violations:
+        return (f"your code reached the forbidden operator {sorted(set(violations))[0]} at run "
+                "time (through an alias or torch.ops); write it yourself with plain tensor operations")
+    return ""
+
+
+def grade(exercises: list[Exercise], path: str | os.PathLike, opts: Options,
+          progress=None) -> Report:
+    """Grade ``exercises`` of the submission at ``path``; the one entry point of every front end.
+
+    Args:
+        exercises: specs, in the order to grade and report them.
+        path: a student repository folder, a folder of modules, or one file.
+        opts: :class:`Options`.
+        progress: optional callable ``progress(exercise, result_or_None)`` for front ends.
+
+    Returns:
+        The :class:`Report`.
+    """
+    warm_up({e.backend for e in exercises})
+    report = Report(seed=opts.seed, device=opts.device)
+    for ex in exercises:
+        if progress:
+            progress(ex, None)
+        try:
+            result = grade_exercise(ex, path, opts)
+        except Exception as exc:  # a bug in the grader: report it, exit 2, keep going
+            import traceback
+            report.internal_errors.append(f"{ex.id}: {traceback.format_exc()}")
+            result = ExerciseResult(ex.id, ex.slug, str(path))
+            result.checks = [_result(c, "error", f"internal grader error: {exc!r} (please report "
+                                     "this to your instructor)") for c in ex.checks]
+        report.exercises.append(result)
+        if progress:
+            progress(ex, result)
+    return report

@@ -1,0 +1,43 @@
+"""The exercise registry: every module ``grader/exercises/exNN_<slug>.py`` defining ``EXERCISE``.
+
+Adding an exercise means adding one module here (plus its solution file); nothing else changes.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+
+from grader.spec import Exercise
+
+_MODULE = re.compile(r"^ex(\d{2})_([a-z0-9_]+)$")
+
+
+class UnknownExercise(KeyError):
+    """No exercise matches the name given on the command line."""
+
+
+def all_exercises() -> list[Exercise]:
+    """Every registered exercise, ordered by number."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        if _MODULE.match(info.name):
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            found.append(module.EXERCISE)
+    return sorted(found, key=lambda e: e.number)
+
+
+def resolve(name: str) -> Exercise:
+    """The exercise that ``name`` names: ``ex04``, ``ex4``, ``4``, ``dropout`` or ``ex04_dropout``.
+
+    Raises:
+        UnknownExercise: with the list of known ids in the message.
+    """
+    key = name.strip().lower().removesuffix(".py")
+    exercises = all_exercises()
+    for ex in exercises:
+        m = re.fullmatch(r"(?:ex)?0*(\d+)", key)
+        if (m and int(m.group(1)) == ex.number) or key in (ex.slug, f"{ex.id}_{ex.slug}", ex.id):
+            return ex
+    known = ", ".join(f"{e.id} ({e.slug})" for e in exercises)
+    raise UnknownExercise(f"unknown exercise '{name}'; known: {known}")

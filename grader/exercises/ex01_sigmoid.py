@@ -1,0 +1,132 @@
+"""ex01 sigmoid: the logistic function and its derivative, accurate for any input.
+
+Oracle: a numerically stable sigmoid in float64 computed here (``exp`` of non-positive numbers only).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from grader.checks.common import assert_unchanged, forbidden_check, signature_check
+from grader.checks.compare import assert_close, expect_array
+from grader.checks.gradients import compare_gradient, numerical_gradient, probe_coords
+from grader.spec import Check, Exercise, Fail, Function
+
+SHAPES = [(7,), (1,), (3, 4), (1, 5), (2, 3, 5)]
+#: Inputs where a naive ``1/(1+exp(-z))`` overflows (exp(710) > float64 max).
+EXTREMES = np.array([-1e4, -1000.0, -745.0, -710.0, -50.0, -1e-8, 0.0, 1e-8, 50.0, 710.0, 1000.0, 1e4])
+
+
+def oracle_sigmoid(z: np.ndarray) -> np.ndarray:
+    """Stable logistic sigmoid: exp is only taken of -|z| (never overflows)."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _inputs(ctx):
+    return [ctx.rng.normal(0.0, 4.0, size=s) for s in SHAPES]
+
+
+def check_sigmoid_values(ctx) -> None:
+    zs = _inputs(ctx)
+    outs = ctx.map("sigmoid", [((z,), {}) for z in zs])
+    for z, out in zip(zs, outs):
+        on = f"z of shape {z.shape}"
+        s = expect_array(out, fn="sigmoid", what="the output", shape=z.shape)
+        hint = "sigmoid(z) = 1 / (1 + exp(-z)); mind the sign of the exponent"
+        if np.allclose(s, oracle_sigmoid(-z)):
+            hint = "your output is sigmoid(-z): the exponent must be exp(-z), not exp(z)"
+        elif np.allclose(s, np.exp(-z)):
+            hint = "your output is exp(-z): divide 1 by (1 + exp(-z))"
+        assert_close(s, oracle_sigmoid(z), fn="sigmoid", what="the output", on=on, hint=hint)
+
+
+def check_sigmoid_stability(ctx) -> None:
+    z = ctx.rng.permutation(EXTREMES)
+    for fn, oracle in (("sigmoid", oracle_sigmoid),
+                       ("sigmoid_grad", lambda v: oracle_sigmoid(v) * (1 - oracle_sigmoid(v)))):
+        ctx.warnings.clear()
+        out = ctx.call(fn, z)
+        s = expect_array(out, fn=fn, what="the output", shape=z.shape)
+        if ctx.warnings:
+            raise Fail(f"{fn} emits '{ctx.warnings[0]}' on z = {np.array2string(z, precision=4)}. "
+                       "Hint: exp(-z) overflows for z < -709; for negative z compute "
+                       "exp(z) / (1 + exp(z)) instead (np.where on the sign of z), so exp only sees "
+                       "non-positive numbers")
+        assert_close(s, oracle(z), fn=fn, what="the output", on="large |z| (up to 1e4)",
+                     hint="use a form that never computes exp of a large positive number")
+
+
+def check_sigmoid_grad_values(ctx) -> None:
+    zs = _inputs(ctx)
+    outs = ctx.map("sigmoid_grad", [((z,), {}) for z in zs])
+    for z, out in zip(zs, outs):
+        g = expect_array(out, fn="sigmoid_grad", what="the output", shape=z.shape)
+        s = oracle_sigmoid(z)
+        hint = "sigmoid'(z) = s * (1 - s) with s = sigmoid(z)"
+        if np.allclose(g, z * (1 - z)):
+            hint = "you computed z * (1 - z): apply the sigmoid first, s = sigmoid(z), then s * (1 - s)"
+        elif np.allclose(g, s * (1 + s)):
+            hint = "you computed s * (1 + s): the derivative is s * (1 - s)"
+        elif np.allclose(g, s):
+            hint = "you returned sigmoid(z) itself, not its derivative"
+        assert_close(g, s * (1 - s), fn="sigmoid_grad", what="the output", on=f"z of shape {z.shape}",
+                     hint=hint)
+
+
+def check_sigmoid_grad_numeric(ctx) -> None:
+    """sigmoid_grad against central differences of the student's own sigmoid (elementwise, so
+    the full Jacobian's diagonal is the gradient; dout = ones)."""
+    z = ctx.rng.normal(0.0, 3.0, size=(4, 6))
+    g = expect_array(ctx.call("sigmoid_grad", z), fn="sigmoid_grad", what="the output", shape=z.shape)
+
+    def evaluate_many(points):
+        return [expect_array(o, fn="sigmoid", what="the output", shape=z.shape)
+                for o in ctx.map("sigmoid", [((p["z"],), {}) for p in points])]
+
+    coords = probe_coords(z.shape, ctx.rng, 24)
+    num, _ = numerical_gradient(evaluate_many, {"z": z}, "z", np.ones_like(z), coords)
+    compare_gradient(g, num, coords, fn="sigmoid_grad", what="sigmoid_grad(z)",
+                     against="central differences of your sigmoid", on="z of shape (4, 6)",
+                     hint="sigmoid_grad must be the derivative of your sigmoid: s * (1 - s)")
+
+
+def probe(ctx) -> None:
+    z = ctx.rng.normal(size=(2, 3))
+    for fn in ("sigmoid", "sigmoid_grad"):
+        expect_array(ctx.call(fn, z), fn=fn, what="the output", shape=z.shape)
+
+
+def check_inputs_untouched(ctx) -> None:
+    for fn in ("sigmoid", "sigmoid_grad"):
+        z = ctx.rng.normal(0.0, 3.0, size=(3, 4))
+        _, (args, kwargs) = ctx.call_with_inputs(fn, z.copy())
+        assert_unchanged({"z": z}, args, kwargs, fn=fn, names=("z",))
+
+
+EXERCISE = Exercise(
+    id="ex01", slug="sigmoid", title="Sigmoid and its derivative", backend="numpy",
+    functions=(Function("sigmoid", ("z",)), Function("sigmoid_grad", ("z",))),
+    forbidden_imports=("torch", "scipy", "jax"),
+    forbidden_calls=("scipy.special.expit",),
+    checks=(
+        signature_check(probe, 1),
+        Check("sigmoid_values", "value", 3, check_sigmoid_values, ("sigmoid",),
+              "sigmoid matches the oracle on random inputs of several shapes"),
+        Check("sigmoid_grad_values", "value", 2, check_sigmoid_grad_values, ("sigmoid_grad",),
+              "sigmoid_grad matches s * (1 - s)"),
+        Check("sigmoid_grad_numeric", "gradient", 2, check_sigmoid_grad_numeric,
+              ("sigmoid", "sigmoid_grad"), "sigmoid_grad agrees with central differences of sigmoid"),
+        Check("stability", "property", 2, check_sigmoid_stability, ("sigmoid", "sigmoid_grad"),
+              "finite, accurate and warning-free for |z| up to 1e4"),
+        Check("inputs_untouched", "property", 1, check_inputs_untouched, ("sigmoid", "sigmoid_grad"),
+              "z is not changed in place"),
+        forbidden_check(1),
+    ),
+    teaching=r"""
+The logistic sigmoid squashes any real number into (0, 1):
+$$\sigma(z) = \frac{1}{1 + e^{-z}}, \qquad \sigma'(z) = \sigma(z)\,(1 - \sigma(z)).$$
+Both functions work elementwise on an array `z` of any shape (float64) and return an array of the
+same shape. They must stay finite and accurate for $|z|$ up to $10^4$ without an overflow warning:
+for negative $z$ use the equivalent form $e^{z} / (1 + e^{z})$.
+""",
+)

@@ -1,0 +1,1 @@
+"""Reporters: terminal table and the JSON report (other formats live beside them)."""

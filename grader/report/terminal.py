@@ -1,0 +1,57 @@
+"""The terminal report: one rich table per exercise, then the total and how to reproduce."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from grader.results import Report
+
+STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta", "skip": "dim"}
+SYMBOL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "skip"}
+
+
+def neutralise(text: str) -> str:
+    """Make student-controlled text safe for terminals and CI logs.
+
+    Control characters (ANSI escapes included) are shown as ``\\xNN`` and lines starting with
+    ``::`` (GitHub workflow commands) or ``##[`` / ``##vso[`` (Azure) get a leading space, so output
+    a student's code printed cannot issue CI commands or rewrite the screen.
+    """
+    out = []
+    for ch in text:
+        if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127 and not 0x80 <= ord(ch) < 0xA0):
+            out.append(ch)
+        else:
+            out.append(f"\\x{ord(ch):02x}")
+    lines = "".join(out).split("\n")
+    return "\n".join(" " + ln if ln.lstrip().startswith(("::", "##[", "##vso[")) else ln for ln in lines)
+
+
+def print_report(report: Report, console: Console) -> None:
+    """Print every exercise's table, the total and the reproduce line to ``console``."""
+    for ex in report.exercises:
+        table = Table(title=f"{ex.id} {ex.name}  ({ex.path})", title_justify="left", expand=True,
+                      show_lines=False)
+        table.add_column("check", no_wrap=True)
+        table.add_column("kind", style="dim", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("points", justify="right", no_wrap=True)
+        table.add_column("message", ratio=1)
+        for c in ex.checks:
+            pts = f"{c.score:g}/{c.max_score:g}" if c.status != "skip" else "-"
+            table.add_row(c.name, c.kind, Text(SYMBOL[c.status], style=STYLE[c.status]), pts,
+                          Text(neutralise(c.message.split("\n  reproduce: ")[0])))
+        console.print(table)
+        console.print(f"  [bold]{ex.id}: {ex.score:g} / {ex.max_score:g}[/bold]  "
+                      f"({ex.duration_s:.2f} s)\n")
+    colour = "green" if report.passed else "red"
+    console.print(f"[bold {colour}]Total: {report.score:g} / {report.max_score:g}[/bold {colour}]"
+                  f"   seed {report.seed}   device {report.device}")
+    if not report.passed:
+        ids = " ".join(e.id for e in report.exercises if not e.passed)
+        console.print(f"Reproduce exactly: [bold]dlgrade check {escape(ids)} --seed {report.seed}[/bold]")
+    for err in report.internal_errors:
+        console.print(f"[bold red]internal grader error[/bold red] (not your fault; please report):\n"
+                      f"{escape(err)}")

@@ -1,0 +1,1 @@
+"""Isolated execution of student code: processes, limits and data-only exchange."""

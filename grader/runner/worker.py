@@ -1,0 +1,253 @@
+"""The student process: imports the student's module and calls its functions on request.
+
+This module runs *inside* the untrusted process. Everything it sends back goes through
+:mod:`grader.runner.codec` and is judged by the grader, which trusts none of it beyond its shape
+as data. It never imports the grader's exercises, checks or oracles, and refuses imports of them
+(and of the libraries an exercise forbids) once the student's code may run.
+
+Protocol (each message one ``Connection.send_bytes`` of an encoded dict):
+  worker -> grader  ``{"ready": True}`` or ``{"error": {...}}`` after importing the module;
+  grader -> worker  ``{"op": "calls", "calls": [{"fn", "args", "kwargs", "inputs"}...]}``;
+  worker -> grader  ``{"results": [{"ok": True, "value": ..., "inputs": ...} | {"ok": False,
+                    "error": {...}}, ...]}`` (stops at the first error);
+  grader -> worker  ``{"op": "exit"}``.
+"""
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import os
+import resource
+import signal
+import sys
+import traceback
+import warnings
+
+from grader.runner import codec
+
+#: Modules the student may never import, whatever the exercise: the grader itself.
+ALWAYS_BLOCKED = ("grader", "dlgrade", "solutions")
+
+
+class _ImportBlocker(importlib.abc.MetaPathFinder):
+    """Refuses imports of forbidden top-level packages with an ImportError naming the rule."""
+
+    def __init__(self, blocked: tuple[str, ...]):
+        self.blocked = blocked
+
+    def find_spec(self, fullname, path=None, target=None):
+        top = fullname.split(".")[0]
+        if top in self.blocked:
+            raise ImportError(f"dlgrade: importing '{fullname}' is not allowed in this exercise")
+        return None
+
+
+def _apply_limits(limits: dict) -> None:
+    """Own session and process group, address-space, file-size and CPU limits (Linux)."""
+    os.setsid()
+    soft_as = limits.get("memory_bytes")
+    if soft_as:
+        try:
+            import psutil
+            base = psutil.Process().memory_info().vms
+        except Exception:  # pragma: no cover - psutil missing
+            base = 0
+        resource.setrlimit(resource.RLIMIT_AS, (base + soft_as, base + soft_as))
+    fsize = limits.get("file_bytes")
+    if fsize:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    cpu = limits.get("cpu_seconds")
+    if cpu:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    nproc = limits.get("processes")
+    if nproc:
+        try:
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        except (ValueError, OSError):
+            pass
+
+
+def _redirect_output(path: str) -> None:
+    """Send the student's stdout/stderr (fd 1 and 2) to ``path``, so it cannot reach the report."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+
+
+def _student_traceback(exc: BaseException, student_file: str) -> dict:
+    """The exception as data, its traceback trimmed to frames in the student's file."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if os.path.abspath(f.filename) == student_file]
+    if isinstance(exc, SyntaxError) and exc.filename:
+        own = []
+    lines = traceback.format_list(own) if own else []
+    text = "Traceback (most recent call last):\n" + "".join(lines) if lines else ""
+    text += "".join(traceback.format_exception_only(type(exc), exc))
+    return {"type": type(exc).__name__, "message": str(exc)[:2000], "traceback": text[-8000:],
+            "line": own[-1].lineno if own else getattr(exc, "lineno", None)}
+
+
+class _Session:
+    """The live state of one student process: the module, the object table, the backend."""
+
+    def __init__(self, module, backend: str, device: str, student_file: str):
+        self.module = module
+        self.backend = backend
+        self.device = device
+        self.student_file = student_file
+        self.objects: list = []
+        self.torch = sys.modules.get("torch") if backend == "torch" else None
+
+    # -- conversion between wire data and the student's types ---------------------------------
+    def to_student(self, value):
+        import numpy as np
+        if isinstance(value, codec.Handle):
+            if not 0 <= value.id < len(self.objects):
+                raise codec.CodecError("unknown handle")
+            return self.objects[value.id]
+        if isinstance(value, codec.Rng):
+            return np.random.default_rng(value.seed)
+        if isinstance(value, np.ndarray) and self.torch is not None and value.dtype.kind == "f":
+            return self.torch.from_numpy(value).to(self.device)
+        if isinstance(value, tuple):
+            return tuple(self.to_student(v) for v in value)
+        if isinstance(value, list):
+            return [self.to_student(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.to_student(v) for k, v in value.items()}
+        return value
+
+    def to_wire(self, value, depth: int = 0):
+        import numpy as np
+        torch = self.torch
+        if value is None or isinstance(value, (bool, int, float, str, np.integer, np.floating)):
+            return value
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind in "biuf":
+                return value
+        if torch is not None and isinstance(value, torch.Tensor):
+            t = value.detach()
+            if t.dtype in (torch.float64, torch.float32, torch.float16, torch.int64, torch.int32,
+                           torch.bool, torch.uint8, torch.int8, torch.int16):
+                return codec.Tensor(t.cpu().numpy(), str(t.device))
+        if depth < 4 and isinstance(value, tuple):
+            return tuple(self.to_wire(v, depth + 1) for v in value)
+        if depth < 4 and isinstance(value, list):
+            return [self.to_wire(v, depth + 1) for v in value]
+        if depth < 4 and isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return {k: self.to_wire(v, depth + 1) for k, v in value.items()}
+        self.objects.append(value)
+        return codec.Handle(len(self.objects) - 1, type(value).__name__[:64])
+
+    # -- requests ---------------------------------------------------------------------------
+    def call(self, req: dict) -> dict:
+        fn = getattr(self.module, req["fn"], None)
+        if not callable(fn):
+            return {"ok": False, "error": {"type": "MissingFunction", "message": req["fn"],
+                                           "traceback": "", "line": None}}
+        args = [self.to_student(a) for a in req.get("args", [])]
+        kwargs = {k: self.to_student(v) for k, v in req.get("kwargs", {}).items()}
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                value = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
+            return {"ok": False, "error": _student_traceback(exc, self.student_file)}
+        out = {"ok": True, "value": self.to_wire(value),
+               "warnings": [f"{w.category.__name__}: {w.message}"[:300] for w in caught[:5]]}
+        if req.get("inputs"):
+            out["inputs"] = self.to_wire((list(args), dict(kwargs)))
+        return out
+
+
+def _load_module(path: str, blocked: tuple[str, ...]):
+    """Import the student's file as a module named after its stem, with the import guard on."""
+    sys.meta_path.insert(0, _ImportBlocker(blocked))
+    for name in list(sys.modules):
+        if name.split(".")[0] in ALWAYS_BLOCKED and not name.startswith("grader.runner"):
+            del sys.modules[name]
+    directory = os.path.dirname(path)
+    sys.path.insert(0, directory)
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(conn, job: dict) -> None:
+    """Entry point of the student process (a child of the fork server).
+
+    Args:
+        conn: a ``multiprocessing`` Connection; only ``send_bytes``/``recv_bytes`` are used.
+        job: plain data from the grader: ``path`` (absolute path of the student's .py file),
+            ``backend`` ("numpy"|"torch"), ``device``, ``blocked`` (top-level module names),
+            ``limits`` (memory_bytes, file_bytes, cpu_seconds, processes), ``output`` (file for the
+            student's stdout/stderr), ``threads``.
+    """
+    _apply_limits(job.get("limits", {}))
+    _redirect_output(job["output"])
+    if job["backend"] == "torch":
+        import torch
+        torch.set_num_threads(int(job.get("threads", 1)))
+    path = os.path.abspath(job["path"])
+    blocked = tuple(job.get("blocked", ())) + ALWAYS_BLOCKED
+    guard, violations = _make_guard(job)
+    try:
+        module = _load_module(path, blocked)
+    except BaseException as exc:  # noqa: BLE001 - the student's import may raise anything
+        conn.send_bytes(codec.encode({"error": _student_traceback(exc, path)}))
+        return
+    session = _Session(module, job["backend"], job.get("device", "cpu"), path)
+    conn.send_bytes(codec.encode({"ready": True}))
+    while True:
+        try:
+            req = codec.decode(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        if req.get("op") == "exit":
+            return
+        if req.get("op") == "signature":
+            conn.send_bytes(codec.encode({"params": _parameters(module, req.get("fn"))}))
+            continue
+        results = []
+        for call in req.get("calls", []):
+            with guard():
+                res = session.call(call)
+            if violations:
+                res["forbidden"] = sorted(set(violations))[:10]
+            try:
+                encoded = codec.encode(res)
+            except codec.CodecError as exc:
+                res = {"ok": False, "error": {"type": "UnsupportedReturn", "message": str(exc),
+                                              "traceback": "", "line": None}}
+            results.append(res)
+            if not res["ok"]:
+                break
+        conn.send_bytes(codec.encode({"results": results}))
+        del encoded
+
+
+def _parameters(module, name) -> list | None:
+    import inspect
+    fn = getattr(module, str(name), None)
+    if not callable(fn):
+        return None
+    try:
+        return list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return None
+
+
+def _make_guard(job: dict):
+    """A context-manager factory active around every student call (runtime forbidden-op guard)."""
+    import contextlib
+    if job["backend"] != "torch":
+        return contextlib.nullcontext, []
+    from grader.runner.guard import VIOLATIONS, forbidden_ops_guard
+    return lambda: forbidden_ops_guard(tuple(job.get("forbidden_ops", ()))), VIOLATIONS
