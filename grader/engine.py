@@ -78,6 +78,7 @@ class Context:
         self.calls = 0
         self.violations: list[str] = []
         self.warnings: list[str] = []
+        self.global_rng_changed: list[list[str]] = []
         self.rng = np.random.default_rng([seed, exercise.number, zlib.crc32(check.name.encode())])
 
     @property
@@ -85,7 +86,8 @@ class Context:
         """Device type outputs must be on (``None`` for numpy exercises)."""
         return self.device if self.exercise.backend == "torch" else None
 
-    def map(self, fn: str, argsets: list, *, inputs: bool = False) -> list:
+    def map(self, fn: str, argsets: list, *, inputs: bool = False,
+            global_rng_seed: int | None = None) -> list:
         """Call ``fn`` once per ``(args, kwargs)`` in ``argsets``, in one round trip.
 
         Args:
@@ -94,6 +96,9 @@ class Context:
                 (converted to torch tensors on the device in torch exercises).
             inputs: also return the arguments as they were after each call (to detect in-place
                 changes): each item is then ``(value, (args_after, kwargs_after))``.
+            global_rng_seed: seed the student process's global generators (``np.random``,
+                ``random``) with this before each call and record, per call, in
+                :attr:`global_rng_changed` which of them the call used (a list of names).
 
         Returns:
             The decoded return values (numpy arrays, :class:`~grader.runner.codec.Tensor`,
@@ -105,6 +110,9 @@ class Context:
             StudentCrash: the process died or hung.
         """
         calls = [{"fn": fn, "args": list(a), "kwargs": dict(k), "inputs": inputs} for a, k in argsets]
+        if global_rng_seed is not None:
+            for c in calls:
+                c["global_rng_seed"] = int(global_rng_seed)
         results = []
         # Keep messages to the student process bounded: chunks of 512 calls.
         for start in range(0, len(calls), 512):
@@ -119,12 +127,22 @@ class Context:
                     err = r.get("error") if isinstance(r.get("error"), dict) else {}
                     raise StudentRaised(fn, err)
                 self.warnings.extend(str(w) for w in (r.get("warnings") or []))
+                if global_rng_seed is not None:
+                    used = r.get("global_rng_changed")
+                    self.global_rng_changed.append(
+                        [str(u) for u in used] if isinstance(used, list) else ["unknown"])
                 results.append((r.get("value"), r.get("inputs")) if inputs else r.get("value"))
         return results
 
     def call(self, fn: str, *args, **kwargs):
         """Call ``fn(*args, **kwargs)`` in the student process; see :meth:`map`."""
         return self.map(fn, [(args, kwargs)])[0]
+
+    def rng_handle(self, seed: int):
+        """A :class:`~grader.runner.codec.Handle` to ``np.random.default_rng(seed)`` living in the
+        student process: pass it to several calls and they share one generator that advances
+        (unlike :class:`~grader.runner.codec.Rng`, which builds a fresh generator per call)."""
+        return self.process.new_rng(seed)
 
     def call_with_inputs(self, fn: str, *args, **kwargs):
         """Like :meth:`call`, returning ``(value, (args_after, kwargs_after))``."""

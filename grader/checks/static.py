@@ -81,7 +81,7 @@ def scan(source: str, *, forbidden_imports=(), forbidden_calls=(), allowed_calls
                     a.name if a.asname else a.name.split(".")[0]
                 if a.name.split(".")[0] in forbidden_imports:
                     found.append(Finding(a.name, node.lineno, "import"))
-                else:
+                elif not any(al.startswith(a.name + ".") for al in allowed_calls):
                     check_name(a.name, node.lineno)
         elif isinstance(node, ast.ImportFrom) and node.module:
             if node.module.split(".")[0] in forbidden_imports:
@@ -90,8 +90,10 @@ def scan(source: str, *, forbidden_imports=(), forbidden_calls=(), allowed_calls
                 full = f"{node.module}.{a.name}"
                 aliases[a.asname or a.name] = full
                 check_name(full, node.lineno)
+    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Attribute, ast.Name)) and not isinstance(getattr(node, "ctx", None), ast.Store):
+        if isinstance(node, (ast.Attribute, ast.Name)) and id(node) not in inner \
+                and not isinstance(getattr(node, "ctx", None), ast.Store):
             name = _dotted(node)
             if not name:
                 continue

@@ -238,6 +238,22 @@ class StudentProcess:
             raise StudentCrash("answered with a malformed message")
         return params
 
+    def new_rng(self, seed: int) -> codec.Handle:
+        """A ``np.random.default_rng(seed)`` created in the student process and kept there; the
+        returned handle can be passed to several calls, which then share (and advance) it.
+
+        Raises:
+            StudentCrash: as :meth:`calls_batch`.
+        """
+        if not self.alive:
+            raise StudentCrash("the student process is not running")
+        self.conn.send_bytes(codec.encode({"op": "rng", "seed": int(seed)}))
+        handle = self._receive(self.limits.call_timeout_s, during="creating a generator").get("handle")
+        if not isinstance(handle, codec.Handle):
+            self.close()
+            raise StudentCrash("answered with a malformed message")
+        return handle
+
     def _receive(self, timeout: float, during: str) -> dict:
         t0 = time.monotonic()
         try:

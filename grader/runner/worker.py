@@ -11,6 +11,11 @@ Protocol (each message one ``Connection.send_bytes`` of an encoded dict):
   worker -> grader  ``{"results": [{"ok": True, "value": ..., "inputs": ...} | {"ok": False,
                     "error": {...}}, ...]}`` (stops at the first error);
   grader -> worker  ``{"op": "exit"}``.
+  grader -> worker  ``{"op": "rng", "seed": s}``; worker -> grader ``{"handle": Handle}``: a
+                    ``np.random.default_rng(s)`` kept in the object table, so several calls can
+                    share one generator (and it advances between them).
+A call may carry ``"global_rng_seed": s``: the worker seeds ``np.random`` and ``random`` with ``s``
+before the call and reports in ``"global_rng_changed"`` which of them the call drew from/reseeded.
 """
 from __future__ import annotations
 
@@ -111,6 +116,10 @@ class _Session:
             return self.objects[value.id]
         if isinstance(value, codec.Rng):
             return np.random.default_rng(value.seed)
+        if isinstance(value, codec.Tensor) and self.torch is not None:
+            # A tensor the student returned earlier (e.g. inside a cache) coming back: rebuild it
+            # with its dtype on the device it was reported on.
+            return self.torch.from_numpy(value.array.copy()).to(value.device)
         if isinstance(value, np.ndarray) and self.torch is not None and value.dtype.kind == "f":
             return self.torch.from_numpy(value).to(self.device)
         if isinstance(value, tuple):
@@ -151,6 +160,8 @@ class _Session:
                                            "traceback": "", "line": None}}
         args = [self.to_student(a) for a in req.get("args", [])]
         kwargs = {k: self.to_student(v) for k, v in req.get("kwargs", {}).items()}
+        probe = req.get("global_rng_seed")
+        before = _global_rng_state(probe) if isinstance(probe, int) else None
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -159,9 +170,38 @@ class _Session:
             return {"ok": False, "error": _student_traceback(exc, self.student_file)}
         out = {"ok": True, "value": self.to_wire(value),
                "warnings": [f"{w.category.__name__}: {w.message}"[:300] for w in caught[:5]]}
+        if before is not None:
+            out["global_rng_changed"] = _global_rng_changed(before)
         if req.get("inputs"):
             out["inputs"] = self.to_wire((list(args), dict(kwargs)))
         return out
+
+
+def _global_rng_state(seed: int):
+    """Seed the global generators (numpy's legacy ``np.random`` and the stdlib ``random``) with
+    ``seed`` and return a snapshot of both, for :func:`_global_rng_changed` after the call."""
+    import random
+
+    import numpy as np
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+    return np.random.get_state(), random.getstate()
+
+
+def _global_rng_changed(before) -> list[str]:
+    """Names of the global generators whose state differs from the snapshot ``before`` (a draw,
+    or a re-seed, changes it): ``"numpy.random"`` and/or ``"random"``; empty when untouched."""
+    import random
+
+    import numpy as np
+    (name, keys, pos, has_gauss, cached), py_state = before
+    now = np.random.get_state()
+    changed = []
+    if not (now[0] == name and np.array_equal(now[1], keys) and now[2:] == (pos, has_gauss, cached)):
+        changed.append("numpy.random")
+    if random.getstate() != py_state:
+        changed.append("random")
+    return changed
 
 
 def _load_module(path: str, blocked: tuple[str, ...]):
@@ -214,6 +254,12 @@ def main(conn, job: dict) -> None:
             return
         if req.get("op") == "signature":
             conn.send_bytes(codec.encode({"params": _parameters(module, req.get("fn"))}))
+            continue
+        if req.get("op") == "rng":
+            import numpy as np
+            session.objects.append(np.random.default_rng(int(req.get("seed", 0))))
+            conn.send_bytes(codec.encode({"handle": codec.Handle(len(session.objects) - 1,
+                                                                 "Generator")}))
             continue
         results = []
         for call in req.get("calls", []):
