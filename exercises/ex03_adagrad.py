@@ -55,9 +55,11 @@ def adagrad_update(w, dw, config=None):
     Source: Duchi, Hazan & Singer (2011), "Adaptive Subgradient Methods for
     Online Learning and Stochastic Optimization".
 
-    Hint: use ``config.setdefault`` for the defaults, build the new cache as
-    a new array (``config['cache'] + dw ** 2``, not ``+=``) and add epsilon
-    *after* taking the square root, as torch does.
+    Hint: use ``config.setdefault`` for the defaults (it keeps the values the
+    caller gave), build the new cache as a new array (``config['cache'] +
+    dw ** 2``, so a cache array the caller still holds is not changed behind
+    its back), store it in the config you return, and add epsilon *after*
+    taking the square root, as torch does.
     """
     # TODO: fill in the config defaults, accumulate dw**2 into the cache, and take the Adagrad step
     raise NotImplementedError('fill in the config defaults, accumulate dw**2 into the cache, and take the Adagrad step')

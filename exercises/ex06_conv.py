@@ -13,7 +13,7 @@ steps: the gradient of the matrix product gives the gradient of the columns,
 and *col2im* adds every column gradient back onto the input position it was
 copied from (windows overlap, so the contributions must be summed).
 
-Output size (Dumoulin & Visin, relationship 5)::
+Output size (Dumoulin & Visin, relationship 6: zero padding, non-unit strides)::
 
     H_out = 1 + (H + 2*pad - HH) // stride
     W_out = 1 + (W + 2*pad - WW) // stride

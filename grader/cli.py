@@ -48,6 +48,9 @@ def _resolve_exercises(names: tuple[str, ...], all_: bool):
 def _resolve_device(device: str, exercises) -> str:
     if device == "cpu" or not any(e.backend == "torch" for e in exercises):
         return "cpu" if device != "cuda" else "cuda"
+    if device == "auto" and not (os.path.exists("/dev/nvidiactl") or os.path.exists("/dev/nvidia0")
+                                 or os.environ.get("CUDA_VISIBLE_DEVICES")):
+        return "cpu"  # no NVIDIA driver: no need to import torch (1.7 s) to know
     import torch
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -63,7 +66,8 @@ def cli() -> None:
 def main() -> None:
     """Console entry point: any unexpected exception is the grader's fault and exits 2."""
     try:
-        cli.main(standalone_mode=False)
+        # With standalone_mode=False click *returns* the code of ctx.exit(n) instead of exiting.
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(2)
     except click.ClickException as exc:
@@ -76,6 +80,8 @@ def main() -> None:
         traceback.print_exc()
         click.echo("dlgrade: internal error (a bug in dlgrade, not in your code); exit 2", err=True)
         sys.exit(2)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 @cli.command()
@@ -86,10 +92,15 @@ def main() -> None:
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
               help="Seed of the random inputs (printed; a fresh one is drawn if omitted).")
 @click.option("--json", "json_path", default=None, help="Write the JSON report here ('-': stdout).")
+@click.option("--junit-xml", "junit_path", default=None,
+              help="Write a JUnit XML report here (one testcase per check).")
+@click.option("--gradescope", "gradescope_path", default=None,
+              help="Write Gradescope's results.json here.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
               show_default=True, help="Device of the torch exercises' checks.")
 @click.option("--no-perf", is_flag=True, help="Skip the performance checks.")
-def check(exercise_ids, all_, path, seed, json_path, device, no_perf) -> None:
+def check(exercise_ids, all_, path, seed, json_path, junit_path, gradescope_path, device,
+          no_perf) -> None:
     """Grade EXERCISE_IDS (ex04, ex4, 4 or dropout) of the submission at --path."""
     to_stdout = json_path == "-"
     console = Console(stderr=to_stdout, highlight=False,
@@ -97,12 +108,31 @@ def check(exercise_ids, all_, path, seed, json_path, device, no_perf) -> None:
     exercises = _resolve_exercises(exercise_ids, all_)
     if not Path(path).exists():
         raise UsageFailure(f"--path {path}: no such file or folder")
-    for target in (json_path,):
+    for option, target in (("--junit-xml", junit_path), ("--gradescope", gradescope_path)):
+        if target == "-":
+            raise UsageFailure(f"{option} needs a file name (only --json can write to stdout)")
+    for target in (json_path, junit_path, gradescope_path):
         if target and target != "-":
+            if Path(target).is_dir():
+                raise UsageFailure(f"cannot write the report to {target}: it is a folder")
             parent = Path(target).resolve().parent
             if not parent.is_dir() or not os.access(parent, os.W_OK):
                 raise UsageFailure(f"cannot write the report to {target}: "
                                    f"{parent} is not a writable folder")
+    from grader.config import ConfigError
+    from grader.config import apply as apply_config, find as find_config, load as load_config
+    try:  # the course configuration: dlgrade.toml or [tool.dlgrade] (cwd first, then --path)
+        course = load_config(find_config(path))  # validated against every exercise
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    exercises = apply_config(course, exercises)
+    explicit = click.get_current_context().get_parameter_source("device") \
+        is not click.core.ParameterSource.DEFAULT
+    if course.device and not explicit:
+        device = course.device
+    devices = {} if explicit else {e.id: _resolve_device(course.devices[e.id], [e])
+                                   for e in exercises if e.id in course.devices}
+    no_perf = no_perf or course.perf is False
     dev = _resolve_device(device, exercises)
     if dev == "cuda" and device == "cuda":
         import torch
@@ -119,14 +149,33 @@ def check(exercise_ids, all_, path, seed, json_path, device, no_perf) -> None:
         if result is None and console.is_terminal:
             console.print(f"[dim]… {ex.id} {ex.slug}[/dim]")
 
-    report = grade(exercises, path, Options(seed=seed, device=dev, perf=not no_perf), progress)
-    print_report(report, console)
+    opts = Options(seed=seed, device=dev, perf=not no_perf, devices=devices)
+    if course.limits:
+        opts.limits = course.limits
+    report = grade(exercises, path, opts, progress)
+    from rich.markup import escape
+    from grader.notebook import unreadable_notebook
+    bad_notebook = unreadable_notebook(path)
+    if bad_notebook:  # one line, not the same error in every check's row
+        console.print(f"[bold red]error:[/bold red] {escape(bad_notebook)}", soft_wrap=True)
+    else:
+        print_report(report, console)
     if json_path:
         text = json.dumps(report.to_dict(), indent=2)
         if to_stdout:
             sys.stdout.write(text + "\n")
         else:
-            Path(json_path).write_text(text + "\n", encoding="utf-8")
+            from grader.engine import write_report_file
+            try:  # a forged file, symlink or FIFO left at the path is replaced, never followed
+                write_report_file(json_path, text + "\n")
+            except OSError as exc:
+                report.internal_errors.append(f"cannot write the JSON report to {json_path}: {exc}")
+                console.print(f"dlgrade: cannot write the JSON report to {json_path}: {exc}",
+                              markup=False)
+    from grader.engine import clear_report_paths
+    clear_report_paths((junit_path, gradescope_path))
+    from grader.report.summary import write_ci_reports
+    write_ci_reports(report, console, junit_path=junit_path, gradescope_path=gradescope_path)
     sys.exit(report.exit_code())
 
 
@@ -159,6 +208,121 @@ def skeletons(solutions, out) -> None:
         raise UsageFailure(str(exc)) from None
     for f in written:
         click.echo(f"wrote {f}")
+
+
+@cli.group("nbgrader")
+def nbgrader_group() -> None:
+    """Hand out the exercises as nbgrader assignments (needs `pip install dlgrade[nbgrader]`)."""
+
+
+@nbgrader_group.command("build")
+@click.argument("course_dir", type=click.Path(file_okay=False))
+@click.argument("exercise_ids", nargs=-1)
+@click.option("--solutions", default="solutions", show_default=True,
+              type=click.Path(file_okay=False), help="Folder of the reference solutions.")
+@click.option("--course-id", default="dlgrade", show_default=True,
+              help="nbgrader's CourseDirectory.course_id.")
+@click.option("--hidden", "hidden", multiple=True, metavar="[EX:]CHECK",
+              help="Hide a check's test code from students (nbgrader's hidden tests); "
+                   "EX:* hides all of an exercise's checks. Repeatable.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
+              help="Bake a fixed seed into the test cells (default: a fresh seed per grading run).")
+@click.option("--perf", is_flag=True, help="Include the performance checks.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
+              show_default=True, help="Device of the torch exercises' checks.")
+@click.option("--exchange", default=None, help="Exchange.root to write into nbgrader_config.py.")
+@click.option("--no-probe", is_flag=True,
+              help="Do not grade the reference solutions first (then checks that would be "
+                   "skipped here, e.g. CUDA checks on a CPU, are not left out).")
+def nbgrader_build(course_dir, exercise_ids, solutions, course_id, hidden, seed, perf, device,
+                   exchange, no_probe) -> None:
+    """Write COURSE_DIR/nbgrader_config.py and source/<exNN_slug>/<exNN_slug>.ipynb for
+    EXERCISE_IDS (default: every exercise)."""
+    from grader.exercises import all_exercises
+    exercises = _resolve_exercises(exercise_ids, False) if exercise_ids else all_exercises()
+    if not Path(solutions).is_dir():
+        raise UsageFailure(f"--solutions {solutions}: no such folder (run this in the dlgrade "
+                           "repository or give the folder of the reference solutions)")
+    for sel in hidden:
+        ex_part, _, check_name = sel.rpartition(":")
+        if ex_part:
+            _resolve_exercises((ex_part,), False)
+        known = {c.name for e in exercises for c in e.checks}
+        if check_name != "*" and check_name not in known:
+            raise UsageFailure(f"--hidden {sel}: no check named {check_name!r}")
+    try:
+        import nbformat  # noqa: F401
+    except ImportError:
+        raise UsageFailure("dlgrade nbgrader needs nbformat and nbgrader: "
+                           "pip install 'dlgrade[nbgrader]'") from None
+    from grader.nbgrader.build import BuildError, Options as BuildOptions, build_course
+    opts = BuildOptions(course_id=course_id, hidden=tuple(hidden), seed=seed, perf=perf,
+                        device=device, exchange=exchange, probe=not no_probe)
+    notes: list[str] = []
+    try:
+        written = build_course(course_dir, exercises, solutions, opts, notes)
+    except BuildError as exc:
+        raise UsageFailure(str(exc)) from None
+    for line in notes:
+        click.echo(line)
+    for f in written:
+        click.echo(f"wrote {f}")
+    click.echo(f"next: cd {course_dir} && nbgrader generate_assignment "
+               f"{Path(written[1]).parent.name if len(written) > 1 else 'EXNN'}")
+
+
+# CI, release and batch commands live beside their code (grader/ci.py, release.py, batch.py).
+from grader.batch import grade_batch_command  # noqa: E402
+from grader.ci import ci_group  # noqa: E402
+from grader.release import release_command  # noqa: E402
+
+cli.add_command(ci_group)
+cli.add_command(release_command)
+cli.add_command(grade_batch_command)
+
+
+@nbgrader_group.command("regrade")
+@click.argument("course_dir", type=click.Path(file_okay=False, exists=True))
+@click.argument("assignment")
+@click.option("--apply", is_flag=True,
+              help="Write dlgrade's points into the gradebook as manual scores where they differ.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
+              help="Seed of the random inputs (default: the test cells' own, else fresh).")
+@click.option("--db", "db_url", default=None,
+              help="Gradebook URL (default: sqlite:///COURSE_DIR/gradebook.db).")
+def nbgrader_regrade(course_dir, assignment, apply, seed, db_url) -> None:
+    """Grade every submission of ASSIGNMENT outside any Jupyter kernel (the tamper-proof grade)
+    and compare it, test cell by test cell, with nbgrader's gradebook.
+
+    Exit status: 0 the gradebook agrees with dlgrade (or --apply made it agree); 1 some cell
+    differs; 2 wrong use."""
+    try:
+        from grader.nbgrader.gradebook import regrade
+    except ImportError:
+        raise UsageFailure("dlgrade nbgrader needs nbgrader: pip install 'dlgrade[nbgrader]'") from None
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    from rich.markup import escape
+
+    def progress(audit):
+        mark = "[green]agrees[/green]" if audit.agrees else "[bold red]differs[/bold red]"
+        console.print(f"{escape(audit.student)}: nbgrader {audit.nbgrader:g}, dlgrade "
+                      f"{audit.dlgrade:g} / {sum(c.max_score for c in audit.cells):g}  {mark}")
+        for c in audit.cells:
+            if not c.agrees:
+                was = "none" if c.nbgrader is None else f"{c.nbgrader:g}"
+                done = " -> written as manual score" if c.applied else ""
+                console.print(f"    {escape(c.grade_id)}: nbgrader {was}, dlgrade {c.dlgrade:g}"
+                              f"/{c.max_score:g}{done}")
+
+    try:
+        audits = regrade(course_dir, assignment, db_url=db_url, seed=seed, apply=apply,
+                         progress=progress)
+    except ValueError as exc:
+        raise UsageFailure(str(exc)) from None
+    differ = [a for a in audits if not a.agrees]
+    console.print(f"{len(audits)} submission(s) of {escape(assignment)}; {len(differ)} differ"
+                  + (" (dlgrade's points written; run `nbgrader export`)" if apply and differ else ""))
+    sys.exit(1 if differ and not apply else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -42,12 +42,18 @@ class Options:
         device: ``"cpu"`` or ``"cuda"`` (torch exercises; ``auto`` is resolved by the caller).
         perf: run ``performance`` checks (``--no-perf`` turns them off: reported as skip).
         limits: per-exercise :class:`Limits`, or a mapping ``exercise id -> Limits``.
+        devices: ``exercise id -> device`` where the course configuration gives an exercise its
+            own device (resolved, "cpu"/"cuda"); others use ``device``.
     """
 
     seed: int
     device: str = "cpu"
     perf: bool = True
     limits: Limits | dict = field(default_factory=Limits)
+    devices: dict = field(default_factory=dict)
+
+    def device_for(self, ex_id: str) -> str:
+        return self.devices.get(ex_id, self.device)
 
     def limits_for(self, ex_id: str) -> Limits:
         if isinstance(self.limits, dict):
@@ -87,7 +93,7 @@ class Context:
         return self.device if self.exercise.backend == "torch" else None
 
     def map(self, fn: str, argsets: list, *, inputs: bool = False,
-            global_rng_seed: int | None = None) -> list:
+            global_rng_seed: int | None = None, keep: tuple[int, ...] = ()) -> list:
         """Call ``fn`` once per ``(args, kwargs)`` in ``argsets``, in one round trip.
 
         Args:
@@ -99,6 +105,9 @@ class Context:
             global_rng_seed: seed the student process's global generators (``np.random``,
                 ``random``) with this before each call and record, per call, in
                 :attr:`global_rng_changed` which of them the call used (a list of names).
+            keep: positions in the returned tuple to leave in the student process and return as
+                opaque :class:`~grader.runner.codec.Handle` s (e.g. ``(1,)`` for the ``cache`` of
+                ``(out, cache)``); pass the handle back as an argument to a later call.
 
         Returns:
             The decoded return values (numpy arrays, :class:`~grader.runner.codec.Tensor`,
@@ -113,6 +122,9 @@ class Context:
         if global_rng_seed is not None:
             for c in calls:
                 c["global_rng_seed"] = int(global_rng_seed)
+        if keep:
+            for c in calls:
+                c["keep"] = [int(i) for i in keep]
         results = []
         # Keep messages to the student process bounded: chunks of 512 calls.
         for start in range(0, len(calls), 512):
@@ -159,12 +171,17 @@ def locate(exercise: Exercise, path: str | os.PathLike) -> Path | None:
     """The student's file for ``exercise`` under ``path``.
 
     A file path is used as is; in a folder, ``exercises/<module>`` is tried first, then
-    ``<module>`` at its root. Returns None when neither exists.
+    ``<module>`` at its root, then the same two places for a notebook ``<module stem>.ipynb``
+    (graded through :mod:`grader.notebook`), then ``<stem>/<stem>.ipynb`` (a student's folder in
+    an nbgrader course's ``submitted/``). Returns None when none exists.
     """
     p = Path(path)
     if p.is_file():
         return p
-    for candidate in (p / "exercises" / exercise.filename, p / exercise.filename):
+    stem = Path(exercise.filename).stem
+    notebook = f"{stem}.ipynb"
+    for candidate in (p / "exercises" / exercise.filename, p / exercise.filename,
+                      p / "exercises" / notebook, p / notebook, p / stem / notebook):
         if candidate.is_file():
             return candidate
     return None
@@ -181,7 +198,24 @@ def _student_message(fn: str, error: dict) -> str:
     head = f"{fn} raised {etype}: {error.get('message', '')}".rstrip(": ")
     if etype == "SystemExit":
         head = f"{fn} called sys.exit() ({error.get('message', '')}); a graded function must return"
+        if fn == "import":
+            head = (f"sys.exit({error.get('message', '')}) was called while your module was "
+                    "imported; a module must only define functions")
+    if etype in _HINTS and _HINTS[etype][0] in str(error.get("message", "")):
+        head += f" ({_HINTS[etype][1]})"
     return head + ("\n" + tb if tb else "")
+
+
+#: Exception type -> (text its message must contain, hint appended): resource limits and the
+#: sandbox, which students meet as plain Python exceptions.
+_HINTS = {
+    "MemoryError": ("", "your code needed more memory than dlgrade allows a student process; "
+                        "look for a huge array, e.g. an outer product or a copy per element"),
+    "OSError": ("File too large", "your code printed or wrote more than dlgrade's output limit; "
+                                  "do not print in graded functions"),
+    "PermissionError": ("", "dlgrade runs your code as an unprivileged user in an empty folder: "
+                            "graded code must not read or write files or signal processes"),
+}
 
 
 def _result(check: Check, status: str, message: str = "", t0: float | None = None,
@@ -206,6 +240,9 @@ def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
     """
     t_start = time.perf_counter()
     file = locate(exercise, path)
+    if file is not None and file.suffix.lower() == ".ipynb":  # code cells -> temporary .py
+        from grader.notebook import grade_notebook
+        return grade_notebook(exercise, file, opts, report_path)
     res = ExerciseResult(exercise.id, exercise.slug,
                          report_path or (str(file) if file else str(Path(path) / "exercises" / exercise.filename)))
     reproduce = f"\n  reproduce: dlgrade check {exercise.id} --seed {opts.seed}"
@@ -224,7 +261,8 @@ def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
                            allowed_calls=exercise.config.get("allowed_calls", ()))
     limits = opts.limits_for(exercise.id)
     process = StudentProcess(str(file), exercise.backend, blocked=exercise.forbidden_imports,
-                             forbidden_ops=exercise.forbidden_ops, limits=limits, device=opts.device)
+                             forbidden_ops=exercise.forbidden_ops, limits=limits,
+                             device=opts.device_for(exercise.id))
     import_error: str | None = None
     try:
         process.start()
@@ -234,7 +272,9 @@ def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
         if exc.output:
             import_error += "\n  your output:\n" + exc.output
     except StudentCrash as exc:
-        import_error = f"your module could not be loaded: the process {exc.reason}"
+        import_error = f"your module could not be loaded: the student process {exc.reason}"
+        if exc.output:
+            import_error += "\n  your output:\n" + exc.output
     if import_error and findings:
         import_error = _forbidden_message(findings, [])
     violations: list[str] = []
@@ -255,9 +295,11 @@ def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
                 try:
                     process.start()
                 except (StudentImportError, StudentCrash) as exc:
-                    res.checks.append(_result(check, "error", f"could not restart your module: {exc}", t0))
+                    why = f"the student process {exc.reason}" if isinstance(exc, StudentCrash) else exc
+                    res.checks.append(_result(check, "error", f"could not restart your module: {why}", t0))
                     continue
-            ctx = Context(exercise, check, opts.seed, opts.device, process, source, opts.perf)
+            ctx = Context(exercise, check, opts.seed, opts.device_for(exercise.id), process, source,
+                          opts.perf)
             try:
                 check.run(ctx)
                 status, msg = "pass", ""
@@ -270,17 +312,40 @@ def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
             except Forbidden as exc:
                 status, msg = "fail", f"your code reached the forbidden operator {exc}"
             except StudentCrash as exc:
-                status, msg = "error", f"your code crashed the student process: it {exc.reason}"
+                status, msg = "error", f"the student process {exc.reason}"
+                if exc.output:
+                    msg += "\n  your output:\n" + exc.output
+            except Exception as exc:  # noqa: BLE001 - a bug in this check: fail closed, go on
+                import traceback
+                internal = res.__dict__.setdefault("internal_errors", [])
+                internal.append(f"{exercise.id}.{check.name}: {traceback.format_exc()}")
+                status, msg = "error", (f"internal grader error in this check: {exc!r} (not your "
+                                        "fault; please report it; the other checks are unaffected)")
             violations.extend(ctx.violations)
             if status in ("fail", "error"):
                 msg += reproduce
             res.checks.append(_result(check, status, msg, t0, ctx.calls))
     finally:
         process.close()
+    # Fail closed: speed earns points only for code shown to be right. A performance check keeps
+    # its pass only when every function it measures passed a value, gradient or statistic check
+    # that names it (a fast wrong answer, or a process that answered nothing, earns nothing).
+    shown_right = {f for c, spec in zip(res.checks, exercise.checks)
+                   if c.status == "pass" and spec.kind in ("value", "gradient", "statistic")
+                   for f in spec.functions}
+    for i, (c, spec) in enumerate(zip(res.checks, exercise.checks)):
+        unproven = [f for f in spec.functions if f not in shown_right]
+        if spec.kind == "performance" and c.status == "pass" and (unproven or not shown_right):
+            res.checks[i] = _result(spec, "fail", f"{', '.join(unproven) or 'your code'} did not "
+                                    "pass its correctness checks, so its speed earns nothing yet",
+                                    None, c.calls)
+            res.checks[i].duration_s = c.duration_s
     # The contract: a submission using a forbidden call fails the exercise's checks.
     msg = _forbidden_message(findings, violations)
     judged = [c for c in res.checks if c.kind != "forbidden" and c.status != "skip"]
-    if not msg and judged and not any(c.status == "pass" for c in judged):
+    # Fail closed: the forbidden check passes only when some other check saw working code run
+    # (the runtime guards observed something) - never because nothing could be observed.
+    if not msg and not any(c.status == "pass" for c in judged):
         for i, c in enumerate(res.checks):
             if c.kind == "forbidden":
                 res.checks[i] = _result(exercise.checks[i], "fail",
@@ -303,6 +368,11 @@ def _forbidden_message(findings, violations) -> str:
         more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
         what = {"import": f"imports {f.name}", "dynamic code": f"uses {f.name}()"}.get(
             f.rule, f"uses {f.name}")
+        if f.rule in static.TAMPERING or f.rule in static.INTROSPECTION \
+                or f.rule in ("dynamic code", "tampering"):
+            return (f"your code {what} at line {f.line}{more}, which dlgrade forbids in graded "
+                    "code (introspection, import machinery and process control can tamper with "
+                    "grading): compute the answer with plain array operations")
         return (f"your code {what} at line {f.line}{more}, which this exercise forbids: "
                 "write it yourself with plain array operations")
     if violations:
@@ -337,7 +407,50 @@ def grade(exercises: list[Exercise], path: str | os.PathLike, opts: Options,
             result = ExerciseResult(ex.id, ex.slug, str(path))
             result.checks = [_result(c, "error", f"internal grader error: {exc!r} (please report "
                                      "this to your instructor)") for c in ex.checks]
+        report.internal_errors.extend(getattr(result, "internal_errors", []))
         report.exercises.append(result)
         if progress:
             progress(ex, result)
     return report
+
+
+def write_report_file(path: str | os.PathLike, text: str) -> None:
+    """Write a report file so that nothing a student process left at ``path`` redirects or
+    blocks it: ``text`` goes to a new file beside ``path`` that then replaces whatever is there
+    (a forged report, a symlink to elsewhere, a FIFO that would block the writer, a read-only
+    file) in one atomic rename.
+
+    Raises:
+        OSError: the folder is not writable, or ``path`` is a folder.
+    """
+    import tempfile
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                               dir=str(target.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def clear_report_paths(paths) -> None:
+    """Remove what a student process may have planted at report paths before reporters write
+    them with a plain ``open(path, "w")``: a symlink (which the write would follow), a FIFO (which
+    would block it) or a file made read-only. Folders are left (writing to them fails loudly);
+    ``None`` and ``"-"`` are skipped."""
+    import stat
+    for p in paths:
+        if not p or p == "-":
+            continue
+        try:
+            if not stat.S_ISDIR(os.lstat(p).st_mode):
+                os.unlink(p)
+        except OSError:
+            pass

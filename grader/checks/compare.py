@@ -105,7 +105,8 @@ def expect_array(value, *, fn: str, what: str, shape: tuple, dtype: str = "float
 
 
 def assert_close(got: np.ndarray, expected: np.ndarray, *, fn: str, what: str, on: str,
-                 hint: str = "", dtype: str | None = None) -> None:
+                 hint: str = "", dtype: str | None = None, rtol: float | None = None,
+                 atol: float | None = None) -> None:
     """Compare ``got`` with the oracle's ``expected`` elementwise at the dtype's tolerance.
 
     Args:
@@ -113,12 +114,16 @@ def assert_close(got: np.ndarray, expected: np.ndarray, *, fn: str, what: str, o
         fn: student function; what: which output; on: the input, described ("z of shape (3, 4)").
         hint: the usual cause of this mismatch, appended to the message.
         dtype: tolerance row of :data:`TOLERANCES` (default: ``got``'s dtype, else float64).
+        rtol, atol: override that row's tolerances (e.g. ``atol=0`` for quantities far below 1,
+            such as sums of squared tiny gradients).
 
     Raises:
         Fail: with the count of mismatches, the largest absolute and relative difference, the
             index of the worst element and slices of expected vs got.
     """
-    rtol, atol = TOLERANCES.get(dtype or str(got.dtype), TOLERANCES["float64"])
+    row_rtol, row_atol = TOLERANCES.get(dtype or str(got.dtype), TOLERANCES["float64"])
+    rtol = row_rtol if rtol is None else rtol
+    atol = row_atol if atol is None else atol
     got = np.asarray(got, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if got.shape != expected.shape:

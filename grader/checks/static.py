@@ -15,6 +15,28 @@ AUTOGRAD = ("torch.autograd", "torch.func", "functorch", ".backward", ".requires
             ".requires_grad", "torch.enable_grad", "torch.set_grad_enabled")
 INTROSPECTION = ("gc.get_objects", "gc.get_referrers", "sys._getframe", "inspect.stack",
                  "inspect.currentframe", "ctypes", "sys.modules")
+#: Forbidden in every exercise: names graded code has no use for and a tampering student needs -
+#: frames and object internals, the import machinery (loading a file past the import guard),
+#: signals and process control (killing or outliving the grader). See docs/security.md.
+TAMPERING = ("gc.get_referents", "sys._current_frames", "sys.settrace", "sys.setprofile",
+             "sys.meta_path", "sys.path_hooks", "sys.path_importer_cache", "builtins",
+             "__builtins__", ".sys.modules", ".sys.meta_path", ".sys._getframe",
+             "inspect.getouterframes", "inspect.getinnerframes", "inspect.trace",
+             ".f_back", ".f_locals", ".f_globals", ".tb_frame", ".gi_frame", ".cr_frame",
+             ".__globals__", ".__code__", ".__closure__", ".__subclasses__", ".__dict__",
+             "os.kill", "os.killpg", "os.getppid", "os.fork", "os.forkpty", "os.setsid",
+             "os.setpgid", "os.system", "os.popen", "os.posix_spawn", "os.posix_spawnp",
+             "os.register_at_fork", "os.pidfd_open", "os.execv", "os.execve", "os.execl",
+             "os.execle", "os.execlp", "os.execlpe", "os.execvp", "os.execvpe", "os.spawnv",
+             "os.spawnve", "os.spawnl", "os.spawnle", "os.spawnlp", "os.spawnvp", "os._exit",
+             "os.setuid", "os.setgid", "os.setresuid", "os.chdir", "os.chroot", "os.unshare",
+             "os.symlink", "os.mkfifo", "os.replace", "os.rename")
+#: Modules whose import alone is a finding (checked at the import statement, so a variable that
+#: happens to share the name is not).
+TAMPERING_MODULES = ("importlib", "imp", "runpy", "pkgutil", "zipimport", "marshal", "pickle",
+                     "dill", "cloudpickle", "code", "codeop", "signal", "subprocess",
+                     "multiprocessing", "concurrent", "threading", "_thread", "psutil", "pty",
+                     "resource", "socket", "shutil", "builtins", "faulthandler", "sysconfig")
 
 
 @dataclass(frozen=True)
@@ -64,7 +86,7 @@ def scan(source: str, *, forbidden_imports=(), forbidden_calls=(), allowed_calls
         return []
     aliases: dict[str, str] = {}
     found: list[Finding] = []
-    rules = tuple(forbidden_calls) + AUTOGRAD + INTROSPECTION
+    rules = tuple(forbidden_calls) + AUTOGRAD + INTROSPECTION + TAMPERING
 
     def check_name(full: str, line: int):
         if any(full == a or full.startswith(a + ".") for a in allowed_calls):
@@ -79,11 +101,15 @@ def scan(source: str, *, forbidden_imports=(), forbidden_calls=(), allowed_calls
             for a in node.names:
                 aliases[(a.asname or a.name).split(".")[0] if not a.asname else a.asname] = \
                     a.name if a.asname else a.name.split(".")[0]
+                if a.name.split(".")[0] in TAMPERING_MODULES:
+                    found.append(Finding(a.name, node.lineno, "tampering"))
                 if a.name.split(".")[0] in forbidden_imports:
                     found.append(Finding(a.name, node.lineno, "import"))
                 elif not any(al.startswith(a.name + ".") for al in allowed_calls):
                     check_name(a.name, node.lineno)
         elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.split(".")[0] in TAMPERING_MODULES:
+                found.append(Finding(node.module, node.lineno, "tampering"))
             if node.module.split(".")[0] in forbidden_imports:
                 found.append(Finding(node.module, node.lineno, "import"))
             for a in node.names:
@@ -106,6 +132,16 @@ def scan(source: str, *, forbidden_imports=(), forbidden_calls=(), allowed_calls
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in ("__import__", "exec", "eval", "compile"):
             found.append(Finding(node.func.id, node.lineno, "dynamic code"))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in ("getattr", "setattr", "delattr", "hasattr") \
+                and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
+                and isinstance(node.args[1].value, str):
+            # getattr(os, "kill") is os.kill
+            base = _dotted(node.args[0])
+            if base:
+                head, _, rest = base.partition(".")
+                base = aliases.get(head, head) + ("." + rest if rest else "")
+                check_name(f"{base}.{node.args[1].value}", node.lineno)
         elif isinstance(node, ast.Call) and _dotted(node.func) in ("importlib.import_module",):
             found.append(Finding("importlib.import_module", node.lineno, "dynamic code"))
     # Deduplicate (an attribute chain is visited once per prefix) keeping the longest name per line.

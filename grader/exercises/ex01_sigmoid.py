@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.checks.common import assert_unchanged, forbidden_check, signature_check
+from grader.checks.performance import checks_for as performance_checks
 from grader.checks.compare import assert_close, expect_array
 from grader.checks.gradients import compare_gradient, numerical_gradient, probe_coords
 from grader.spec import Check, Exercise, Fail, Function
@@ -120,6 +121,7 @@ EXERCISE = Exercise(
               "finite, accurate and warning-free for |z| up to 1e4"),
         Check("inputs_untouched", "property", 1, check_inputs_untouched, ("sigmoid", "sigmoid_grad"),
               "z is not changed in place"),
+        *performance_checks("ex01"),
         forbidden_check(1),
     ),
     teaching=r"""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.checks.common import assert_unchanged, forbidden_check, signature_check
+from grader.checks.performance import checks_for as performance_checks
 from grader.checks.compare import assert_close, expect_array, expect_tuple
 from grader.checks.gradients import compare_gradient, numerical_gradient, probe_coords
 from grader.spec import Check, Exercise, Fail, Function
@@ -398,6 +399,7 @@ EXERCISE = Exercise(
               "every gradient against numerical gradients of the oracle network"),
         Check("inputs_untouched", "property", 1, check_inputs_untouched, (),
               "no function changes its arrays in place"),
+        *performance_checks("ex02"),
         forbidden_check(1),
     ),
     teaching=r"""

@@ -1,6 +1,8 @@
 """The terminal report: one rich table per exercise, then the total and how to reproduce."""
 from __future__ import annotations
 
+import re
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -15,9 +17,14 @@ SYMBOL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "skip"}
 def neutralise(text: str) -> str:
     """Make student-controlled text safe for terminals and CI logs.
 
-    Control characters (ANSI escapes included) are shown as ``\\xNN`` and lines starting with
-    ``::`` (GitHub workflow commands) or ``##[`` / ``##vso[`` (Azure) get a leading space, so output
-    a student's code printed cannot issue CI commands or rewrite the screen.
+    Control characters (ANSI escapes and ``\\r`` included) are shown as ``\\xNN``; a line whose
+    first non-blank characters are ``::`` (a GitHub Actions workflow command: the runner strips
+    leading whitespace before matching, so a leading space is not enough) is prefixed with ``» ``;
+    ``##[`` (GitHub's legacy command syntax) and ``##vso[`` (Azure Pipelines), which runners match
+    anywhere in a line, become ``# #[`` and ``# #vso[``. Output a student's code printed thus
+    cannot issue CI commands or rewrite the screen. Source of the matching rules:
+    actions/runner ``ActionCommand.TryParseV2`` (``TrimStart`` then ``StartsWith("::")``) and
+    ``TryParse`` (``IndexOf("##[")``).
     """
     out = []
     for ch in text:
@@ -25,8 +32,8 @@ def neutralise(text: str) -> str:
             out.append(ch)
         else:
             out.append(f"\\x{ord(ch):02x}")
-    lines = "".join(out).split("\n")
-    return "\n".join(" " + ln if ln.lstrip().startswith(("::", "##[", "##vso[")) else ln for ln in lines)
+    lines = re.sub(r"##(?=\[|vso\[)", "# #", "".join(out)).split("\n")
+    return "\n".join("» " + ln if ln.lstrip().startswith("::") else ln for ln in lines)
 
 
 def print_report(report: Report, console: Console) -> None:

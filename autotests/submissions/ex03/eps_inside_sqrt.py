@@ -1,0 +1,15 @@
+# expect: large_epsilon fail epsilon is inside the square root
+# expect: defaults fail epsilon is inside the square root
+"""Wrong: epsilon inside the square root (RMSprop tutorials often write it so)."""
+import numpy as np
+
+
+def adagrad_update(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("epsilon", 1e-10)
+    config.setdefault("cache", np.zeros_like(w))
+    config["cache"] = config["cache"] + dw ** 2
+    next_w = w - config["learning_rate"] * dw / np.sqrt(config["cache"] + config["epsilon"])
+    return next_w, config

@@ -1,0 +1,1124 @@
+"""Performance checks: is the student's code vectorised? Timing ratios and counted work.
+
+Four checks per exercise (all built by :func:`checks_for`):
+
+``performance`` (kind ``performance``)
+    Times the student's function and a grader-owned vectorised reference
+    (:mod:`grader.runner.references`: numpy forward formulas, torch's own kernels) in the *same*
+    student process, single-threaded, warm-up first, in ABBA order (student, reference,
+    reference, student; then BAAB ...), on fresh random inputs per attempt. The verdict is
+    ``median(student) / median(reference) <= T``; a failing ratio is re-measured up to
+    :data:`ATTEMPTS` times before the check fails. T per function comes from calibration
+    (``benchmarks/calibrate.py``; numbers in ``docs/performance.md``) and can be overridden in the
+    course configuration.
+
+    The figures come from ``timeit`` inside the untrusted process, so every timed block is
+    cross-checked from outside (:meth:`grader.runner.process.StudentProcess.perf`): the kernel's
+    CPU clock of the student process and the grader's wall clock, read around the block. A block
+    that burnt more CPU than it claims to have lasted, or that claims more time than passed, is a
+    contradiction and fails the check (the module patched ``time.perf_counter``/``timeit``, or ran
+    work in other threads). A passing ratio is also checked against the reference timed in the
+    grader's own process, so a module that slows the reference down in its process is caught.
+
+``op_count`` (kind ``performance``)
+    Noise-free companion: runs each function once at a base problem size and once with the batch
+    (or spatial/sequence/feature) size grown, counting the aten operators dispatched (torch
+    exercises, a ``TorchDispatchMode``) and the Python line events in the student's own file
+    (``sys.settrace``). Work that grows with the batch size means a Python loop over the batch;
+    the message names the line executed most often. Same verdict on every machine.
+
+``cuda_values`` (kind ``value``) and ``cuda_performance`` (kind ``performance``), torch exercises
+    float32 inputs on the GPU: outputs on the input's device and within the float32/TF32
+    tolerances of :data:`grader.checks.compare.TOLERANCES`; forward+backward timed against torch's
+    own kernels (cuDNN conv2d, scaled_dot_product_attention, lstm_cell) at sizes where the vendor
+    kernels take about a millisecond or more, with ``torch.utils.benchmark`` (which synchronises).
+    Without CUDA (or with ``--device cpu``) both report ``skip``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import time
+import timeit
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from grader.checks.compare import TOLERANCES, assert_close, expect_array, expect_tuple
+from grader.runner import codec
+from grader.spec import Check, Fail, Skip
+
+#: Target CPU duration of one timed block (seconds): long against the thread clock's resolution
+#: (ns) and the set-up of a block, short enough for a check of a few tenths of a second.
+BLOCK_S = 0.002
+#: ABBA rounds per attempt (each round: two student blocks and two reference blocks).
+ROUNDS = 2
+#: Measurements before a ratio above the threshold fails.
+ATTEMPTS = 3
+#: Student seconds per unit and attempt beyond which fewer rounds are run (slow code is slow in
+#: every block; this keeps a looped submission's check to about a second per function).
+ATTEMPT_STUDENT_BUDGET_S = 0.4
+#: A reference that runs this many times slower in the student's process than in the grader's
+#: is being interfered with (machine drift between the two measurements stays within 2-3x).
+BASELINE_FACTOR = 5.0
+#: Outside-view consistency (CPU): the CPU seconds the kernel charged the student process during
+#: a block request may exceed the CPU seconds it claims for the timed calls by CPU_FACTOR plus
+#: CPU_SLACK_S (decoding the request, timer set-up, the guard); the claim may exceed the kernel's
+#: figure by CLAIM_SLACK_S only (clock granularity). CUDA: a claimed wall time may exceed the
+#: grader's wall clock by WALL_SLACK_S.
+CPU_FACTOR = 1.2
+CPU_SLACK_S = 0.002
+CLAIM_SLACK_S = 0.0002
+WALL_SLACK_S = 0.002
+#: Over all blocks of one side in an attempt: the kernel's CPU seconds may exceed the claimed
+#: ones by SUM_FACTOR plus BLOCK_OVERHEAD_S per block (measured on a loaded 2-core machine: the
+#: handling of a block request costs 0.17-0.85 ms of CPU, median 0.3 ms). A forged claim can
+#: thus hide at most about 10% of the work plus that overhead.
+SUM_FACTOR = 1.1
+BLOCK_OVERHEAD_S = 0.0009
+#: A student whose main thread blocks (voluntary context switches beyond the one per request)
+#: WAIT_PER_CALL times per call, and at least WAIT_MIN times in an attempt, more than the
+#: reference's, is waiting for work done outside its process.
+WAIT_PER_CALL = 0.5
+WAIT_MIN = 3
+#: ... and whose blocks slept (neither running nor waiting for a CPU) this fraction of their wall
+#: time, and at least SLEEP_PER_CALL_S per call, more than the reference's blocks.
+SLEEP_FRACTION = 0.4
+SLEEP_PER_CALL_S = 0.001
+#: op_count: counts c0 (base size) and c1 (grown size) "grow" when
+#: c1 > GROWTH_FACTOR * c0 + GROWTH_SLACK (a loop multiplies them by about the growth, 3x here).
+GROWTH_FACTOR = 1.25
+GROWTH_SLACK = 4
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Inputs:
+    """One timing unit's arguments: the student's call and the reference's.
+
+    ``then`` makes the student's unit a forward+backward pair: ``{"fn": backward, "args":
+    [dout], "cache_index": k}`` calls ``backward(dout, forward(...)[k])``.
+    """
+
+    args: list
+    kwargs: dict = field(default_factory=dict)
+    ref_args: list | None = None
+    ref_kwargs: dict | None = None
+    then: dict | None = None
+
+    def wire(self, fn: str, ref: str) -> dict:
+        unit = {"fn": fn, "args": list(self.args), "kwargs": dict(self.kwargs), "ref": ref,
+                "ref_args": list(self.args if self.ref_args is None else self.ref_args),
+                "ref_kwargs": dict(self.kwargs if self.ref_kwargs is None else self.ref_kwargs)}
+        if self.then:
+            unit["then"] = self.then
+        return unit
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A function timed against a reference.
+
+    Attributes:
+        fn: the student's function (for a pair, the forward one).
+        ref: name in :data:`grader.runner.references.REFERENCES`.
+        build: ``build(ctx, dtype) -> Inputs``; draws fresh inputs from ``ctx.rng`` (it may call
+            the student's forward through ``ctx`` to obtain a ``cache`` handle).
+        threshold: the largest acceptable ratio median(student)/median(reference).
+        cause: the usual cause of a slow implementation, for the message.
+        label: how the message names the timed work (default ``fn``).
+        name: key of this unit in thresholds and reports when a function is timed at several
+            shapes, e.g. ``"conv_forward[batch]"`` (default ``fn``).
+        catches: the loops this unit is sized to expose (``"batch"``, ``"positions"``); the
+            calibration compares it with the ``autotests/submissions/exNN/looped_<kind>*.py``
+            variants of those kinds (all looped variants when empty).
+    """
+
+    fn: str
+    ref: str
+    build: Callable
+    threshold: float
+    cause: str
+    label: str = ""
+    name: str = ""
+    catches: tuple = ()
+
+    @property
+    def key(self) -> str:
+        return self.name or self.fn
+
+    @property
+    def title(self) -> str:
+        return self.label or self.fn
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A function whose work is counted at a base size and at grown sizes.
+
+    Attributes:
+        fn: the student's function.
+        build: ``build(ctx, size) -> (args, kwargs)`` for a size dict.
+        base: the base size, e.g. ``{"N": 2, "H": 6}``.
+        growth: ``(key, value, phrase)`` triples: grow ``size[key]`` to ``value``; ``phrase``
+            names it for the student ("the batch size N").
+        what: what a loop along that axis iterates over, by key ("the batch", "output positions").
+        describe: ``describe(size) -> str`` names a size for the message ("w of shape (3, 4)");
+            default ``"N=2"`` for the grown key.
+    """
+
+    fn: str
+    build: Callable
+    base: dict
+    growth: tuple
+    what: dict
+    describe: Callable | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The performance plan of one exercise."""
+
+    timed: tuple = ()
+    counted: tuple = ()
+    gpu_timed: tuple = ()
+    gpu_values: Callable | None = None
+    hint: str = ""
+
+
+# -- calibration rule ----------------------------------------------------------------------------
+#: Smallest factor a threshold must keep between itself and the worst acceptable ratio, and
+#: between the best looped ratio and itself.
+MARGIN = 1.5
+
+
+def calibrated_threshold(worst_ok: float, best_looped: float) -> float | None:
+    """The threshold T for one timed unit, from calibration (benchmarks/calibrate.py).
+
+    ``T = sqrt(worst_ok * best_looped)`` (the geometric mean: as many times above the slowest
+    acceptable implementation as below the fastest looped one), clamped to
+    ``[MARGIN * worst_ok, best_looped / MARGIN]``. The two margins of the geometric mean are
+    equal, ``sqrt(best_looped / worst_ok)``, so whenever a threshold exists the clamp leaves it
+    unchanged; it documents the requirement rather than moving T.
+
+    Args:
+        worst_ok: the largest ratio measured for an acceptable (vectorised) implementation.
+        best_looped: the smallest ratio measured for a looped implementation.
+
+    Returns:
+        T, or None when ``best_looped < MARGIN**2 * worst_ok`` (no threshold keeps both margins:
+        the problem size must change).
+    """
+    lo, hi = MARGIN * worst_ok, best_looped / MARGIN
+    if not lo <= hi:
+        return None
+    return min(max(math.sqrt(worst_ok * best_looped), lo), hi)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _perf_config(ctx) -> dict:
+    cfg = ctx.exercise.config.get("performance") if isinstance(ctx.exercise.config, dict) else None
+    return cfg if isinstance(cfg, dict) else {}
+
+
+def _threshold(ctx, timed: Timed, key: str = "thresholds") -> float:
+    table = _perf_config(ctx).get(key, {})
+    value = table.get(timed.key, table.get(timed.fn))
+    return float(value) if value is not None else timed.threshold
+
+
+def _request(ctx, request: dict, fn: str):
+    """Send ``request`` through the student process; raise what its answer means."""
+    from grader.engine import Forbidden, StudentRaised
+    sample = ctx.process.perf(request)
+    answer = sample.answer
+    if answer.get("forbidden"):
+        names = [str(v) for v in answer["forbidden"]]
+        ctx.violations.extend(names)
+        raise Forbidden(", ".join(names))
+    if answer.get("ok") is True:
+        return sample
+    if "reference_error" in answer:
+        raise Fail(f"the grader's reference for {fn} failed inside your process "
+                   f"({str(answer['reference_error'])[:200]}); does your module change numpy or "
+                   "torch functions when it is imported? Remove that code")
+    err = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+    raise StudentRaised(str(err.get("message", fn)) if err.get("type") == "MissingFunction"
+                        else fn, err)
+
+
+def _number(estimate: float) -> int:
+    """Calls per block so that one block lasts about BLOCK_S."""
+    if not estimate > 0 or not math.isfinite(estimate):
+        return 1
+    return int(min(100000, max(1, round(BLOCK_S / estimate))))
+
+
+def _contradiction(fn: str, side: str, claimed: float, cpu: float, wall: float,
+                   what: str = "CPU", blocks: int = 1) -> Fail:
+    whose = "your function" if side == "student" else "the grader's reference"
+    block = "a block" if blocks == 1 else f"{blocks} blocks"
+    return Fail(
+        f"the timing of {fn} cannot be trusted: your process reported {claimed * 1e3:.2f} ms of "
+        f"{what} time for {block} of {whose}, while the operating system saw "
+        f"{cpu * 1e3:.2f} ms of CPU time and {wall * 1e3:.2f} ms of wall time. Something in your "
+        "module changes the timers (time.process_time, time.perf_counter, timeit, "
+        "torch.utils.benchmark) or has the work done outside this process (multiprocessing, "
+        "subprocess); remove it")
+
+
+@dataclass
+class Measurement:
+    """One attempt at one unit: per-call seconds of each block, and the ratio of medians.
+
+    On the CPU the seconds are CPU seconds of the student process (verified from outside); on
+    CUDA they are wall seconds with the device synchronised.
+    """
+
+    fn: str
+    student: list
+    reference: list
+    inputs: Inputs | None = None
+    ref_name: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.student) / max(statistics.median(self.reference), 1e-12)
+
+
+def _verify_block(fn: str, side: str, device: str, claimed: float, runs: int, number: int,
+                  cpu: float, wall: float) -> None:
+    """The outside view of one block against what the process claimed (see module docstring)."""
+    if not (claimed >= 0 and math.isfinite(claimed)):
+        raise _contradiction(fn, side, claimed, cpu, wall)
+    if device == "cuda":
+        # Wall seconds with synchronisation; Timer.timeit also ran warm-up calls in the block.
+        if claimed * runs / number > wall + WALL_SLACK_S:
+            raise _contradiction(fn, side, claimed, cpu, wall, "wall")
+        return
+    if not math.isfinite(cpu):
+        return  # the OS gave no figure (not Linux, process gone): nothing to compare with
+    # A block cannot have used more CPU than the kernel charged the whole request, nor much
+    # less than that (the request's own handling costs a fraction of a millisecond).
+    if claimed > cpu + CLAIM_SLACK_S or cpu > claimed * CPU_FACTOR + CPU_SLACK_S:
+        raise _contradiction(fn, side, claimed, cpu, wall)
+
+
+def measure(ctx, units: list[tuple[Timed, Inputs]], device: str = "cpu") -> list[Measurement]:
+    """Time every unit once (one attempt): warm-up, then ABBA rounds, each block cross-checked.
+
+    Args:
+        ctx: the check's :class:`grader.engine.Context`.
+        units: ``(Timed, Inputs)`` pairs.
+        device: ``"cpu"`` (CPU seconds, verified against the kernel's CPU clock of the process)
+            or ``"cuda"`` (synchronised wall seconds, verified against the grader's wall clock).
+
+    Returns:
+        One :class:`Measurement` per unit (per-call seconds).
+
+    Raises:
+        Fail: a contradiction between the process's claims and the outside view, or a failing
+            reference. StudentRaised / Forbidden / StudentCrash: from the student's code.
+    """
+    wire = [inp.wire(t.fn, t.ref) for t, inp in units]
+    answer = _request(ctx, {"op": "perf_setup", "units": wire, "warmup": 2,
+                            "device": device}, units[0][0].fn).answer
+    estimates = answer.get("estimates")
+    if not isinstance(estimates, list) or len(estimates) != len(units):
+        raise Fail("the student process answered the timing set-up with malformed data")
+    ctx.calls += 2 * len(units)
+    results = []
+    for i, ((timed, inp), est) in enumerate(zip(units, estimates)):
+        est_s, est_r = (float(est[0]), float(est[1])) if len(est) == 2 else (1.0, 1.0)
+        n = {"student": _number(est_s), "reference": _number(est_r)}
+        per_round = 2 * (n["student"] * est_s)
+        rounds = max(1, min(ROUNDS, int(ATTEMPT_STUDENT_BUDGET_S / max(per_round, 1e-9))))
+        per_call: dict[str, list] = {"student": [], "reference": []}
+        claimed_sum = {"student": 0.0, "reference": 0.0}
+        wall_sum = {"student": 0.0, "reference": 0.0}
+        waits = {"student": 0, "reference": 0}
+        sleep_sum = {"student": 0.0, "reference": 0.0}
+        cpu_sum = {"student": 0.0, "reference": 0.0}
+        calls = {"student": 0, "reference": 0}
+        known = True
+        for r in range(rounds):
+            order = ("student", "reference", "reference", "student") if r % 2 == 0 else \
+                ("reference", "student", "student", "reference")
+            for side in order:
+                ans, cpu, wall, waited, sleep = _request(
+                    ctx, {"op": "perf_block", "unit": i, "side": side, "number": n[side]},
+                    timed.fn)
+                claimed = float(ans.get("seconds", float("nan")))
+                runs = max(1, int(ans.get("runs", n[side])))
+                if side == "student":
+                    ctx.calls += runs
+                _verify_block(timed.fn, side, device, claimed, runs, n[side], cpu, wall)
+                claimed_sum[side] += claimed
+                wall_sum[side] += wall
+                # one wait per request is the process waiting for it; more are waits inside
+                waits[side] += max(waited - 1, 0)
+                calls[side] += runs
+                sleep_sum[side] += sleep
+                cpu_sum[side] += cpu
+                known = known and waited >= 0 and math.isfinite(sleep)
+                per_call[side].append(claimed / n[side])
+        # Work handed to another process costs this one no CPU time, but its main thread must
+        # block to wait for the result, at least once per call, and it sleeps meanwhile. Both
+        # signals are required: a busy machine makes blocks sleep at their edges (the grader
+        # wakes up late), and some computing code blocks briefly now and then.
+        if device == "cpu" and all(math.isfinite(v) for v in cpu_sum.values()):
+            for side in ("student", "reference"):
+                if cpu_sum[side] > claimed_sum[side] * SUM_FACTOR + BLOCK_OVERHEAD_S * 2 * rounds:
+                    raise _contradiction(timed.fn, side, claimed_sum[side], cpu_sum[side],
+                                         wall_sum[side], blocks=2 * rounds)
+        extra_sleep = sleep_sum["student"] - sleep_sum["reference"]
+        if device == "cpu" and known and \
+                waits["student"] >= max(WAIT_MIN, WAIT_PER_CALL * calls["student"]) + \
+                waits["reference"] and \
+                extra_sleep > SLEEP_FRACTION * wall_sum["student"] and \
+                extra_sleep > SLEEP_PER_CALL_S * calls["student"]:
+            raise Fail(
+                f"the timing of {timed.fn} cannot be trusted: in {calls['student']} calls your "
+                f"function blocked {waits['student']} times and slept "
+                f"{sleep_sum['student'] * 1e3:.0f} of {wall_sum['student'] * 1e3:.0f} ms, "
+                "waiting for something outside its process (CPU time spent elsewhere does not "
+                "count here). Do not use multiprocessing, subprocess, threads, time.sleep or "
+                "files in a graded function")
+        results.append(Measurement(timed.fn, per_call["student"], per_call["reference"], inp,
+                                   timed.ref))
+    _request(ctx, {"op": "perf_end"}, units[0][0].fn)
+    return results
+
+
+def _to_local(value, backend: str):
+    """Arguments as the reference expects them, in the grader's process (baseline timing)."""
+    if isinstance(value, codec.Rng):
+        return np.random.default_rng(value.seed)
+    if isinstance(value, np.ndarray) and backend == "torch" and value.dtype.kind == "f":
+        import torch
+        return torch.from_numpy(value.copy())
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_local(v, backend) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_local(v, backend) for k, v in value.items()}
+    return value
+
+
+def baseline(ref: str, inputs: Inputs, backend: str, number: int, blocks: int = 2) -> float:
+    """Per-call seconds of reference ``ref`` in the grader's own process (best of ``blocks``).
+
+    Single-threaded like the student process (``torch.set_num_threads(1)`` for the duration).
+    """
+    from grader.runner.references import REFERENCES
+    args = _to_local(inputs.args if inputs.ref_args is None else inputs.ref_args, backend)
+    kwargs = _to_local(inputs.kwargs if inputs.ref_kwargs is None else inputs.ref_kwargs, backend)
+    threads = None
+    if backend == "torch":
+        import torch
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+    try:
+        thunk = REFERENCES[ref](*args, **kwargs)
+        thunk()
+        timer = timeit.Timer(stmt=thunk, timer=time.thread_time)  # the same clock as inside
+        return min(timer.timeit(number) for _ in range(blocks)) / number
+    finally:
+        if threads is not None:
+            torch.set_num_threads(threads)
+
+
+def _ratio_text(ratios: list[float]) -> str:
+    return ", ".join(f"{r:.1f}x" for r in ratios)
+
+
+def run_timing(ctx, plan: Plan) -> None:
+    """The ``performance`` check (CPU): see the module docstring."""
+    if not ctx.perf:
+        raise Skip("performance checks are off (--no-perf)")
+    if ctx.exercise.backend == "torch" and ctx.device == "cuda":
+        raise Skip("the CPU timing runs with --device cpu; on the GPU, cuda_performance times "
+                   "your code")
+    pending = list(plan.timed)
+    history: dict[str, list[float]] = {t.key: [] for t in pending}
+    last: dict[str, Measurement] = {}
+    for _attempt in range(ATTEMPTS):
+        units = [(t, t.build(ctx, "float64")) for t in pending]
+        for (t, _), m in zip(units, measure(ctx, units, "cpu")):
+            history[t.key].append(m.ratio)
+            last[t.key] = m
+        passed = [t for t in pending if history[t.key][-1] <= _threshold(ctx, t)]
+        for t in passed:
+            _check_baseline(ctx, t, last[t.key])
+        pending = [t for t in pending if t not in passed]
+        if not pending:
+            return
+    t = max(pending, key=lambda u: min(history[u.key]) / _threshold(ctx, u))
+    ratios = history[t.key]
+    m = last[t.key]
+    raise Fail(
+        f"{t.title} is too slow: it took {statistics.median(m.student) * 1e3:.3g} ms per "
+        f"call, {min(ratios):.1f} times as long as a vectorised reference "
+        f"({statistics.median(m.reference) * 1e3:.3g} ms) in the same process; the limit is "
+        f"{_threshold(ctx, t):g}x (measured {len(ratios)} times: {_ratio_text(ratios)}). "
+        f"Usual cause: {t.cause}"
+        + (f" ({len(pending) - 1} more function(s) too slow: "
+           f"{', '.join(u.title for u in pending if u is not t)})" if len(pending) > 1 else ""))
+
+
+def _check_baseline(ctx, t: Timed, m: Measurement) -> None:
+    """A passing ratio rests on the reference's time in the student's process: compare it with
+    the same reference on the same inputs in the grader's process."""
+    inside = statistics.median(m.reference)
+    number = _number(inside)
+    outside = baseline(t.ref, m.inputs, ctx.exercise.backend, number)
+    if inside > BASELINE_FACTOR * outside:
+        raise Fail(
+            f"the timing of {t.fn} cannot be trusted: the grader's reference took "
+            f"{inside * 1e3:.3g} ms per call inside your process but {outside * 1e3:.3g} ms in "
+            f"the grader's ({inside / outside:.0f}x). Something in your module slows numpy or "
+            "torch down (monkey-patching, background threads); remove it")
+
+
+def sample_ratios(exercise, path, *, seed: int, repeats: int, device: str = "cpu") -> dict:
+    """Calibration helper (benchmarks/calibrate.py, benchmarks/flake.py): measure the ratios of
+    the submission at ``path`` ``repeats`` times with the production code path, no verdict.
+
+    Args:
+        exercise: the :class:`~grader.spec.Exercise` (its id must be in :data:`PLANS`).
+        path: the student's file. seed: base seed. device: "cpu" (CPU units) or "cuda" (GPU units).
+
+    Returns:
+        ``{function: [ratio, ...]}``; a function whose code raised maps to ``[]``, and the key
+        ``"_error"`` holds the message; ``"_reference_ms"`` maps each function to the
+        reference's per-call milliseconds in each repeat.
+    """
+    from grader.engine import Context
+    from grader.runner.process import StudentProcess
+    plan = PLANS[exercise.id]
+    units_of = plan.gpu_timed if device == "cuda" else plan.timed
+    check = next(c for c in exercise.checks if c.name == "performance") if any(
+        c.name == "performance" for c in exercise.checks) else checks_for(exercise.id)[0]
+    process = StudentProcess(str(path), exercise.backend, blocked=exercise.forbidden_imports,
+                             forbidden_ops=exercise.forbidden_ops, device=device)
+    out: dict = {t.key: [] for t in units_of}
+    out["_reference_ms"] = {t.key: [] for t in units_of}
+    try:
+        process.start()
+        for r in range(repeats):
+            ctx = Context(exercise, check, seed + r, device, process, "", True)
+            units = [(t, t.build(ctx, "float32" if device == "cuda" else "float64"))
+                     for t in units_of]
+            for (t, _), m in zip(units, measure(ctx, units, device)):
+                out[t.key].append(m.ratio)
+                out["_reference_ms"][t.key].append(statistics.median(m.reference) * 1e3)
+    except Exception as exc:  # noqa: BLE001 - reported in the table, not raised
+        out["_error"] = f"{type(exc).__name__}: {exc}"[:300]
+    finally:
+        process.close()
+    return out
+
+
+# -- op_count ------------------------------------------------------------------------------------
+def _count(ctx, fn: str, args, kwargs) -> dict:
+    answer = _request(ctx, {"op": "opcount", "fn": fn, "args": list(args),
+                            "kwargs": dict(kwargs),
+                            "torch": ctx.exercise.backend == "torch"}, fn).answer
+    ctx.calls += 1
+    return answer
+
+
+def _grows(c0: int, c1: int) -> bool:
+    return c1 > GROWTH_FACTOR * c0 + GROWTH_SLACK
+
+
+def _source_line(ctx, lineno: int) -> str:
+    lines = (ctx.source or "").splitlines()
+    if 1 <= lineno <= len(lines):
+        text = lines[lineno - 1].strip()
+        return f": `{text[:80]}`" if text else ""
+    return ""
+
+
+def run_op_count(ctx, plan: Plan) -> None:
+    """The ``op_count`` check: see the module docstring."""
+    if not ctx.perf:
+        raise Skip("performance checks are off (--no-perf)")
+    torch_ex = ctx.exercise.backend == "torch"
+    problems = []
+    for c in plan.counted:
+        base = _count(ctx, c.fn, *c.build(ctx, dict(c.base)))
+        if base.get("events", 0) == 0 and base.get("ops", 0) == 0:
+            raise Fail(f"{c.fn}: the grader could not observe your code running (no line of your "
+                       "file executed under the tracer): does it call sys.settrace or replace "
+                       "the function at run time? Remove that")
+        for key, value, phrase in c.growth:
+            size = dict(c.base, **{key: value})
+            grown = _count(ctx, c.fn, *c.build(ctx, size))
+            unit, c0, c1 = None, 0, 0
+            show = c.describe or (lambda sz, k=key: f"{k}={sz[k]}")
+            if torch_ex and _grows(base["ops"], grown["ops"]):
+                unit, c0, c1 = "torch operations", base["ops"], grown["ops"]
+            elif _grows(base["events"], grown["events"]):
+                unit, c0, c1 = "executed lines of your code", base["events"], grown["events"]
+            if unit is None:
+                continue
+            where = ""
+            if grown.get("lines"):
+                lineno, hits = grown["lines"][0]
+                where = (f" The line run most often is line {lineno} of "
+                         f"{ctx.exercise.filename}{_source_line(ctx, int(lineno))} ({hits} times "
+                         f"for {show(size)}).")
+            problems.append(
+                f"{c.fn} loops in Python over {c.what.get(key, 'the data')}: the number of {unit} "
+                f"grows with {phrase} ({show(c.base)}: {c0}, {show(size)}: {c1}), while "
+                f"vectorised code does the same number at any size.{where}")
+            break
+    if problems:
+        raise Fail("\n".join(problems) + ("\n  Hint: " + plan.hint if plan.hint else ""))
+
+
+# -- CUDA ----------------------------------------------------------------------------------------
+def _need_cuda(ctx) -> None:
+    if ctx.device != "cuda":
+        raise Skip("no CUDA device in use: this check runs with --device cuda (or --device auto "
+                   "on a machine with a GPU)")
+
+
+def run_cuda_values(ctx, plan: Plan) -> None:
+    """The ``cuda_values`` check: the exercise's functions on float32 CUDA tensors."""
+    _need_cuda(ctx)
+    plan.gpu_values(ctx)
+
+
+def run_cuda_timing(ctx, plan: Plan) -> None:
+    """The ``cuda_performance`` check: forward+backward vs torch's kernels on the GPU."""
+    _need_cuda(ctx)
+    if not ctx.perf:
+        raise Skip("performance checks are off (--no-perf)")
+    budgets = _perf_config(ctx).get("gpu_budget_ms", {})
+    pending = list(plan.gpu_timed)
+    history: dict[str, list[float]] = {t.key: [] for t in pending}
+    last: dict[str, Measurement] = {}
+    for _attempt in range(ATTEMPTS):
+        units = [(t, t.build(ctx, "float32")) for t in pending]
+        for (t, _), m in zip(units, measure(ctx, units, "cuda")):
+            history[t.key].append(m.ratio)
+            last[t.key] = m
+
+        def ok(t):
+            m = last[t.key]
+            budget = budgets.get(t.key, budgets.get(t.fn))
+            within = budget is None or statistics.median(m.student) * 1e3 <= float(budget)
+            return history[t.key][-1] <= _threshold(ctx, t, "gpu_thresholds") and within
+        pending = [t for t in pending if not ok(t)]
+        if not pending:
+            return
+    t = pending[0]
+    m = last[t.key]
+    budget = budgets.get(t.key, budgets.get(t.fn))
+    med = statistics.median(m.student) * 1e3
+    extra = f"; the course's budget is {float(budget):g} ms" if budget is not None else ""
+    raise Fail(
+        f"{t.title} on the GPU took {med:.3g} ms per call, "
+        f"{min(history[t.key]):.1f} times torch's own kernels "
+        f"({statistics.median(m.reference) * 1e3:.3g} ms); the limit is "
+        f"{_threshold(ctx, t, 'gpu_thresholds'):g}x{extra} (measured "
+        f"{len(history[t.key])} times: {_ratio_text(history[t.key])}). Usual cause: {t.cause}")
+
+
+# -- input builders ------------------------------------------------------------------------------
+def _normal(ctx, shape, dtype="float64", scale=1.0):
+    return (ctx.rng.normal(0.0, scale, size=shape)).astype(dtype)
+
+
+def _keep_cache(ctx, fn: str, args, kwargs, index: int):
+    """Call the student's forward once (untimed) and return the handle of its ``cache``."""
+    value = ctx.map(fn, [(tuple(args), dict(kwargs))], keep=(index,))[0]
+    if not isinstance(value, (tuple, list)) or len(value) <= index \
+            or not isinstance(value[index], codec.Handle):
+        raise Fail(f"{fn} must return a tuple whose item {index} is the cache for the backward "
+                   "pass; fix the value checks first")
+    return value[index]
+
+
+# ex01 -------------------------------------------------------------------------------------------
+def _ex01_timed(ctx, dtype):
+    return Inputs([_normal(ctx, (4096,), dtype, 4.0)])
+
+
+def _ex01_count(ctx, size):
+    return (_normal(ctx, (size["n"],), scale=4.0),), {}
+
+
+# ex02 -------------------------------------------------------------------------------------------
+#: Many samples with few features: a loop over the batch costs per sample, while a vectorised
+#: implementation (matmul, or einsum without BLAS) costs per multiply-add.
+def _ex02_affine(ctx, dtype):
+    return Inputs([_normal(ctx, (512, 2, 8), dtype), _normal(ctx, (16, 8), dtype),
+                   _normal(ctx, (8,), dtype)])
+
+
+def _ex02_softmax(ctx, dtype):
+    return Inputs([_normal(ctx, (256, 10), dtype, 3.0), ctx.rng.integers(0, 10, size=256)])
+
+
+def _ex02_params(ctx, D, H, C):
+    return {"W1": _normal(ctx, (D, H), scale=0.1), "b1": _normal(ctx, (H,), scale=0.1),
+            "W2": _normal(ctx, (H, C), scale=0.1), "b2": _normal(ctx, (C,), scale=0.1)}
+
+
+def _ex02_two_layer(ctx, dtype):
+    return Inputs([_normal(ctx, (512, 16)), ctx.rng.integers(0, 10, size=512),
+                   _ex02_params(ctx, 16, 16, 10)], {"reg": 0.1})
+
+
+def _ex02_count(fn):
+    def build(ctx, s):
+        N, D, M = s["N"], s["D"], 5
+        if fn == "affine_forward":
+            return (_normal(ctx, (N, D)), _normal(ctx, (D, M)), _normal(ctx, (M,))), {}
+        if fn == "affine_backward":
+            x, w, b = _normal(ctx, (N, D)), _normal(ctx, (D, M)), _normal(ctx, (M,))
+            return (_normal(ctx, (N, M)), _keep_cache(ctx, "affine_forward", (x, w, b), {}, 1)), {}
+        if fn == "relu_forward":
+            return (_normal(ctx, (N, D)),), {}
+        if fn == "relu_backward":
+            x = _normal(ctx, (N, D))
+            return (_normal(ctx, (N, D)), _keep_cache(ctx, "relu_forward", (x,), {}, 1)), {}
+        if fn == "softmax_loss":
+            return (_normal(ctx, (N, M)), ctx.rng.integers(0, M, size=N)), {}
+        return (_normal(ctx, (N, D)), ctx.rng.integers(0, M, size=N),
+                _ex02_params(ctx, D, 6, M)), {"reg": 0.1}
+    return build
+
+
+# ex03 -------------------------------------------------------------------------------------------
+def _ex03_timed(ctx, dtype):
+    w, dw = _normal(ctx, (64, 64)), _normal(ctx, (64, 64))
+    config = {"learning_rate": 1e-2, "epsilon": 1e-10, "cache": np.abs(_normal(ctx, (64, 64)))}
+    return Inputs([w, dw, config])
+
+
+def _ex03_count(ctx, s):
+    shape = (s["n"], s["n"] + 1)
+    return (_normal(ctx, shape), _normal(ctx, shape), {"learning_rate": 1e-2}), {}
+
+
+# ex04 -------------------------------------------------------------------------------------------
+def _ex04_timed(ctx, dtype):
+    return Inputs([_normal(ctx, (64, 64)), 0.3, True, codec.Rng(int(ctx.rng.integers(2**31)))])
+
+
+def _ex04_count(fn):
+    def build(ctx, s):
+        shape = (s["n"], s["n"] + 1)
+        x = _normal(ctx, shape)
+        rng = codec.Rng(int(ctx.rng.integers(2**31)))
+        if fn == "dropout_forward":
+            return (x, 0.3, True, rng), {}
+        return (_normal(ctx, shape), _keep_cache(ctx, "dropout_forward", (x, 0.3, True, rng), {}, 1)), {}
+    return build
+
+
+# ex05 -------------------------------------------------------------------------------------------
+def _ex05_timed(ctx, dtype):
+    return Inputs([64, 64, codec.Rng(int(ctx.rng.integers(2**31))), 1.0])
+
+
+def _ex05_count(ctx, s):
+    return (s["n"], s["n"] + 1, codec.Rng(int(ctx.rng.integers(2**31))), 1.0), {}
+
+
+# ex06 conv --------------------------------------------------------------------------------------
+#: CPU timing shapes. A loop over the batch costs per sample, a loop over output positions costs
+#: per position, while the reference's cost is per sample x position: one shape with many small
+#: images and one with few large images make each kind of loop dominate in one of them.
+CONV_CPU = {
+    "batch": {"N": 128, "C": 3, "H": 6, "F": 8, "K": 3},
+    "positions": {"N": 4, "C": 8, "H": 24, "F": 16, "K": 3},
+}
+CONV_GPU = {"N": 32, "C": 64, "H": 64, "F": 64, "K": 3}
+
+
+def _conv_arrays(ctx, s, dtype):
+    x = _normal(ctx, (s["N"], s["C"], s["H"], s["H"]), dtype)
+    w = _normal(ctx, (s["F"], s["C"], s["K"], s["K"]), dtype, 1.0 / math.sqrt(s["C"] * 9))
+    b = _normal(ctx, (s["F"],), dtype)
+    dout = _normal(ctx, (s["N"], s["F"], s["H"], s["H"]), dtype)  # stride 1, pad 1, K 3
+    return x, w, b, dout
+
+
+def _conv_fwd(shape):
+    def build(ctx, dtype):
+        x, w, b, _ = _conv_arrays(ctx, CONV_CPU[shape], dtype)
+        return Inputs([x, w, b], {"stride": 1, "pad": 1})
+    return build
+
+
+def _conv_bwd(shape):
+    def build(ctx, dtype):
+        x, w, b, dout = _conv_arrays(ctx, CONV_CPU[shape], dtype)
+        cache = _keep_cache(ctx, "conv_forward", (x, w, b), {"stride": 1, "pad": 1}, 1)
+        return Inputs([dout, cache], {}, [x, w, b, dout], {"stride": 1, "pad": 1})
+    return build
+
+
+def _conv_pair(ctx, dtype):
+    x, w, b, dout = _conv_arrays(ctx, CONV_GPU, dtype)
+    return Inputs([x, w, b], {"stride": 1, "pad": 1}, [x, w, b, dout], {"stride": 1, "pad": 1},
+                  then={"fn": "conv_backward", "args": [dout], "cache_index": 1})
+
+
+def _conv_count(fn):
+    def build(ctx, s):
+        size = {"N": s["N"], "C": 2, "H": s["H"], "F": 3, "K": 3}
+        x, w, b, dout = _conv_arrays(ctx, size, "float64")
+        if fn == "conv_forward":
+            return (x, w, b), {"stride": 1, "pad": 1}
+        return (dout, _keep_cache(ctx, "conv_forward", (x, w, b), {"stride": 1, "pad": 1}, 1)), {}
+    return build
+
+
+# ex07 LSTM --------------------------------------------------------------------------------------
+#: CPU timing shapes: a large batch of small cells (a loop over the batch dominates) and a few
+#: wide cells (a loop over the hidden units dominates).
+LSTM_CPU = {
+    "batch": {"N": 512, "D": 32, "H": 32},
+    "hidden": {"N": 16, "D": 32, "H": 256},
+}
+LSTM_GPU = {"N": 4096, "D": 1024, "H": 1024}
+
+
+def _lstm_arrays(ctx, s, dtype):
+    N, D, H = s["N"], s["D"], s["H"]
+    return (_normal(ctx, (N, D), dtype), _normal(ctx, (N, H), dtype), _normal(ctx, (N, H), dtype),
+            _normal(ctx, (D, 4 * H), dtype, 1 / math.sqrt(D)),
+            _normal(ctx, (H, 4 * H), dtype, 1 / math.sqrt(H)), _normal(ctx, (4 * H,), dtype),
+            _normal(ctx, (N, H), dtype), _normal(ctx, (N, H), dtype))
+
+
+def _lstm_fwd(shape):
+    def build(ctx, dtype):
+        return Inputs(list(_lstm_arrays(ctx, LSTM_CPU[shape], dtype)[:6]))
+    return build
+
+
+def _lstm_bwd(shape):
+    def build(ctx, dtype):
+        arrays = _lstm_arrays(ctx, LSTM_CPU[shape], dtype)
+        cache = _keep_cache(ctx, "lstm_step_forward", arrays[:6], {}, 2)
+        return Inputs([arrays[6], arrays[7], cache], {}, list(arrays))
+    return build
+
+
+def _lstm_pair(ctx, dtype):
+    arrays = _lstm_arrays(ctx, LSTM_GPU, dtype)
+    return Inputs(list(arrays[:6]), {}, list(arrays), {},
+                  then={"fn": "lstm_step_backward", "args": [arrays[6], arrays[7]], "cache_index": 2})
+
+
+def _lstm_count(fn):
+    def build(ctx, s):
+        arrays = _lstm_arrays(ctx, {"N": s["N"], "D": 3, "H": s["H"]}, "float64")
+        if fn == "lstm_step_forward":
+            return arrays[:6], {}
+        return (arrays[6], arrays[7], _keep_cache(ctx, "lstm_step_forward", arrays[:6], {}, 2)), {}
+    return build
+
+
+# ex08 attention ---------------------------------------------------------------------------------
+#: CPU timing shapes: many short sequences (a loop over the batch dominates) and few long ones
+#: (a loop over positions dominates).
+ATTN_CPU = {
+    "batch": {"N": 128, "T": 8, "D": 16, "dk": 8},
+    "positions": {"N": 2, "T": 96, "D": 16, "dk": 8},
+}
+ATTN_GPU = {"N": 32, "T": 1024, "D": 512, "dk": 64}
+
+
+def _attn_arrays(ctx, s, dtype):
+    N, T, D, dk = s["N"], s["T"], s["D"], s["dk"]
+    W = [_normal(ctx, (D, dk), dtype, 1 / math.sqrt(D)) for _ in range(3)]
+    return _normal(ctx, (N, T, D), dtype), W, _normal(ctx, (N, T, dk), dtype)
+
+
+def _attn_fwd(shape):
+    def build(ctx, dtype):
+        x, W, _ = _attn_arrays(ctx, ATTN_CPU[shape], dtype)
+        return Inputs([x, *W], {"causal": True})
+    return build
+
+
+def _attn_bwd(shape):
+    def build(ctx, dtype):
+        x, W, dout = _attn_arrays(ctx, ATTN_CPU[shape], dtype)
+        cache = _keep_cache(ctx, "attention_forward", (x, *W), {"causal": True}, 1)
+        return Inputs([dout, cache], {}, [x, *W, dout], {"causal": True})
+    return build
+
+
+def _attn_pair(ctx, dtype):
+    x, W, dout = _attn_arrays(ctx, ATTN_GPU, dtype)
+    return Inputs([x, *W], {"causal": True}, [x, *W, dout], {"causal": True},
+                  then={"fn": "attention_backward", "args": [dout], "cache_index": 1})
+
+
+def _attn_count(fn):
+    def build(ctx, s):
+        x, W, dout = _attn_arrays(ctx, {"N": s["N"], "T": s["T"], "D": 4, "dk": 4}, "float64")
+        if fn == "attention_forward":
+            return (x, *W), {"causal": True}
+        return (dout, _keep_cache(ctx, "attention_forward", (x, *W), {"causal": True}, 1)), {}
+    return build
+
+
+# -- CUDA correctness (float32 on the device, float64 oracles by torch autograd on the CPU) -----
+def _grads(fn, inputs, upstream):
+    """Run ``fn(*inputs)`` in float64 with autograd on the CPU; outputs and input gradients
+    (the vector-Jacobian products with ``upstream``)."""
+    import torch
+    from grader.runner.references import _vjp_loss
+    leaves = [torch.from_numpy(np.asarray(a, dtype=np.float64)).requires_grad_(True) for a in inputs]
+    with torch.enable_grad():
+        outs = fn(*leaves)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        loss = _vjp_loss(outs, tuple(torch.from_numpy(np.asarray(u, np.float64)) for u in upstream))
+        grads = torch.autograd.grad(loss, leaves)
+    return [o.detach().numpy() for o in outs], [g.numpy() for g in grads]
+
+
+def _cuda_compare(ctx, fn, values, expected, names):
+    """float32 outputs on the device against float64 oracles. TF32 matmuls/convolutions round
+    each operand to 10 mantissa bits, so their error scales with the operands, not with each
+    result: the absolute tolerance of compare.TOLERANCES["float32"] is scaled by the output's
+    largest magnitude (at least 1)."""
+    rtol, atol = TOLERANCES["float32"]
+    for v, e, name in zip(values, expected, names):
+        got = expect_array(v, fn=fn, what=name, shape=e.shape, dtype="float32", device="cuda")
+        scale = max(1.0, float(np.max(np.abs(e), initial=0.0)))
+        assert_close(got, e, fn=fn, what=name, on="float32 CUDA inputs", dtype="float32",
+                     rtol=rtol, atol=atol * scale,
+                     hint="compute on the input's device and dtype (no .cpu(), .double() or "
+                          "torch.float64 constants)")
+
+
+def _cuda_pair(ctx, fwd, bwd, inputs, kwargs, upstream, n_out, oracle, out_names, grad_names):
+    f32 = [np.asarray(a, dtype=np.float32) for a in inputs]
+    up32 = [np.asarray(u, dtype=np.float32) for u in upstream]
+    value = ctx.map(fwd, [(tuple(f32), dict(kwargs))], keep=(n_out,))[0]
+    value = expect_tuple(value, n_out + 1, fn=fwd, names="(outputs..., cache)")
+    outs, grads = _grads(oracle, [a.astype(np.float64) for a in f32], up32)
+    _cuda_compare(ctx, fwd, value[:n_out], outs, out_names)
+    back = expect_tuple(ctx.call(bwd, *up32, value[n_out]), len(grad_names), fn=bwd,
+                        names="(" + ", ".join(grad_names) + ")")
+    _cuda_compare(ctx, bwd, back, grads, grad_names)
+
+
+def _conv_cuda_values(ctx) -> None:
+    import torch.nn.functional as F
+    x, w, b, _ = _conv_arrays(ctx, {"N": 2, "C": 3, "H": 9, "F": 4, "K": 3}, "float64")
+    dout = _normal(ctx, (2, 4, 5, 5))  # stride 2, pad 1: 1 + (9 + 2 - 3) // 2 = 5
+    _cuda_pair(ctx, "conv_forward", "conv_backward", [x, w, b], {"stride": 2, "pad": 1}, [dout], 1,
+               lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), ["out"], ["dx", "dw", "db"])
+
+
+def _lstm_oracle(x, h, c, Wx, Wh, b):
+    import torch
+    H = h.shape[1]
+    a = x @ Wx + h @ Wh + b
+    i, f, o = (torch.sigmoid(a[:, k * H:(k + 1) * H]) for k in range(3))
+    g = torch.tanh(a[:, 3 * H:])
+    nc = f * c + i * g
+    return o * torch.tanh(nc), nc
+
+
+def _lstm_cuda_values(ctx) -> None:
+    arrays = _lstm_arrays(ctx, {"N": 4, "D": 5, "H": 6}, "float64")
+    _cuda_pair(ctx, "lstm_step_forward", "lstm_step_backward", list(arrays[:6]), {},
+               list(arrays[6:]), 2, _lstm_oracle, ["next_h", "next_c"],
+               ["dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"])
+
+
+def _attn_oracle(x, Wq, Wk, Wv):
+    import torch
+    Q, K, V = x @ Wq, x @ Wk, x @ Wv
+    S = Q @ K.transpose(-2, -1) / math.sqrt(Wq.shape[1])
+    T = x.shape[1]
+    S = S.masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf"))
+    return torch.softmax(S, dim=-1) @ V
+
+
+def _attn_cuda_values(ctx) -> None:
+    x, W, dout = _attn_arrays(ctx, {"N": 2, "T": 5, "D": 6, "dk": 4}, "float64")
+    _cuda_pair(ctx, "attention_forward", "attention_backward", [x, *W], {"causal": True}, [dout],
+               1, _attn_oracle, ["out"], ["dx", "dWq", "dWk", "dWv"])
+
+
+# -- the plans -----------------------------------------------------------------------------------
+_LOOP = "a Python loop over the elements; use numpy's elementwise operations on the whole array"
+_BATCH = "a Python loop over the batch; use matrix products / broadcasting"
+
+#: Placeholder threshold of the CPU units below: the calibrated value comes from CPU_THRESHOLDS.
+CPU = 0.0
+
+#: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
+#: benchmarks/calibrate.py: T = calibrated_threshold(worst acceptable ratio, best looped ratio),
+#: rounded to two significant digits, over runs on an idle and on a busy 2-core machine. The
+#: measured ratios and margins are tabulated in docs/performance.md. Course configurations may
+#: override them ([exercises.exNN] thresholds).
+CPU_THRESHOLDS: dict[str, dict[str, float]] = {
+    "ex01": {"sigmoid": 10, "sigmoid_grad": 21},
+    "ex02": {"affine_forward": 28, "softmax_loss": 7.9, "two_layer_loss": 28},
+    "ex03": {"adagrad_update": 16},
+    "ex04": {"dropout_forward": 23},
+    "ex05": {"xavier_uniform": 20, "xavier_normal": 7.4},
+    "ex06": {"conv_forward[batch]": 26, "conv_forward[positions]": 36,
+             "conv_backward[batch]": 22, "conv_backward[positions]": 28},
+    "ex07": {"lstm_step_forward[batch]": 27, "lstm_step_forward[hidden]": 20,
+             "lstm_step_backward[batch]": 21, "lstm_step_backward[hidden]": 16},
+    "ex08": {"attention_forward[batch]": 12, "attention_forward[positions]": 21,
+             "attention_backward[batch]": 12, "attention_backward[positions]": 14},
+}
+
+PLANS: dict[str, Plan] = {
+    "ex01": Plan(
+        timed=(Timed("sigmoid", "sigmoid", _ex01_timed, CPU, _LOOP),
+               Timed("sigmoid_grad", "sigmoid_grad", _ex01_timed, CPU, _LOOP)),
+        counted=tuple(Counted(fn, _ex01_count, {"n": 16}, (("n", 64, "the size of z"),),
+                              {"n": "the elements of z"}, lambda sz: f"z of {sz['n']} elements")
+                      for fn in ("sigmoid", "sigmoid_grad")),
+        hint="apply np.exp, np.where, arithmetic to the whole array at once"),
+    "ex02": Plan(
+        timed=(Timed("affine_forward", "affine_forward", _ex02_affine, CPU, _BATCH),
+               Timed("softmax_loss", "softmax_loss", _ex02_softmax, CPU, _BATCH),
+               Timed("two_layer_loss", "two_layer_loss", _ex02_two_layer, CPU, _BATCH)),
+        counted=tuple(Counted(fn, _ex02_count(fn), {"N": 3, "D": 4},
+                              (("N", 9, "the batch size N"),) +
+                              ((("D", 12, "the input size D"),) if fn != "softmax_loss" else ()),
+                              {"N": "the samples of the batch", "D": "the features"})
+                      for fn in ("affine_forward", "affine_backward", "relu_forward",
+                                 "relu_backward", "softmax_loss", "two_layer_loss")),
+        hint="one matrix product for the whole batch (x.reshape(N, -1) @ w), boolean masks for "
+             "ReLU, fancy indexing scores[np.arange(N), y] for the loss"),
+    "ex03": Plan(
+        timed=(Timed("adagrad_update", "adagrad_update", _ex03_timed, CPU, _LOOP),),
+        counted=(Counted("adagrad_update", _ex03_count, {"n": 3}, (("n", 9, "the size of w"),),
+                         {"n": "the elements of w"},
+                         lambda sz: f"w of shape ({sz['n']}, {sz['n'] + 1})"),),
+        hint="the update is elementwise: write it with array arithmetic on w, dw and the cache"),
+    "ex04": Plan(
+        timed=(Timed("dropout_forward", "dropout_forward", _ex04_timed, CPU, _LOOP),),
+        counted=tuple(Counted(fn, _ex04_count(fn), {"n": 3}, (("n", 9, "the size of x"),),
+                              {"n": "the elements of x"},
+                              lambda sz: f"x of shape ({sz['n']}, {sz['n'] + 1})")
+                      for fn in ("dropout_forward", "dropout_backward")),
+        hint="draw the whole mask at once: rng.random(x.shape) >= p"),
+    "ex05": Plan(
+        timed=(Timed("xavier_uniform", "xavier_uniform", _ex05_timed, CPU, _LOOP),
+               Timed("xavier_normal", "xavier_normal", _ex05_timed, CPU, _LOOP)),
+        counted=tuple(Counted(fn, _ex05_count, {"n": 3}, (("n", 9, "fan_in and fan_out"),),
+                              {"n": "the entries of W"},
+                              lambda sz: f"fan_in={sz['n']}, fan_out={sz['n'] + 1}")
+                      for fn in ("xavier_uniform", "xavier_normal")),
+        hint="draw the whole matrix in one call: rng.uniform(-a, a, size=(fan_in, fan_out))"),
+    "ex06": Plan(
+        timed=tuple(
+            Timed(fn, fn, build(shape), CPU, cause, f"{fn} on {what}", f"{fn}[{shape}]",
+                  (shape,))
+            for fn, build in (("conv_forward", _conv_fwd), ("conv_backward", _conv_bwd))
+            for shape, what, cause in (
+                ("batch", "many small images (N=128, 6x6)",
+                 "a Python loop over the batch; handle all N images at once: one im2col matrix "
+                 "(unfold) and one matrix product"),
+                ("positions", "few large images (N=4, 24x24)",
+                 "a Python loop over output positions; gather every window at once with unfold "
+                 "and use one matrix product (col2im may loop over the kernel offsets only)"))),
+        counted=tuple(Counted(fn, _conv_count(fn), {"N": 2, "H": 5},
+                              (("N", 6, "the batch size N"), ("H", 11, "the image size H = W")),
+                              {"N": "the batch", "H": "output positions"})
+                      for fn in ("conv_forward", "conv_backward")),
+        gpu_timed=(Timed("conv_forward", "conv_pair", _conv_pair, 20.0,
+                         "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
+                         "conv_forward + conv_backward"),),
+        gpu_values=_conv_cuda_values,
+        hint="x_pad.unfold(2, HH, stride).unfold(3, WW, stride) gives every window at once"),
+    "ex07": Plan(
+        timed=tuple(
+            Timed(fn, fn, build(shape), CPU, cause, f"{fn} on {what}", f"{fn}[{shape}]",
+                  (shape,))
+            for fn, build in (("lstm_step_forward", _lstm_fwd), ("lstm_step_backward", _lstm_bwd))
+            for shape, what, cause in (
+                ("batch", "a large batch of small cells (N=512, H=32)",
+                 "a Python loop over the batch; one matrix product x @ Wx + prev_h @ Wh + b "
+                 "computes the gates of every sample"),
+                ("hidden", "a few wide cells (N=16, H=256)",
+                 "a Python loop over the hidden units; compute all four gates as (N, 4H) blocks "
+                 "and slice their columns"))),
+        counted=tuple(Counted(fn, _lstm_count(fn), {"N": 2, "H": 4},
+                              (("N", 6, "the batch size N"), ("H", 12, "the hidden size H")),
+                              {"N": "the batch", "H": "the hidden units"})
+                      for fn in ("lstm_step_forward", "lstm_step_backward")),
+        gpu_timed=(Timed("lstm_step_forward", "lstm_pair", _lstm_pair, 10.0,
+                         "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
+                         "lstm_step_forward + lstm_step_backward"),),
+        gpu_values=_lstm_cuda_values,
+        hint="one matrix product x @ Wx + prev_h @ Wh + b for all four gates, then slice columns"),
+    "ex08": Plan(
+        timed=tuple(
+            Timed(fn, fn, build(shape), CPU, cause, f"{fn} on {what}", f"{fn}[{shape}]",
+                  (shape,))
+            for fn, build in (("attention_forward", _attn_fwd), ("attention_backward", _attn_bwd))
+            for shape, what, cause in (
+                ("batch", "many short sequences (N=128, T=8)",
+                 "a Python loop over the batch; use batched matrix products on (N, T, ...) "
+                 "tensors (Q @ K.transpose(-2, -1))"),
+                ("positions", "few long sequences (N=2, T=96)",
+                 "a Python loop over positions; compute all scores at once (Q @ K.transpose(-2, "
+                 "-1)) and mask them with torch.triu"))),
+        counted=tuple(Counted(fn, _attn_count(fn), {"N": 2, "T": 3},
+                              (("N", 6, "the batch size N"), ("T", 9, "the sequence length T")),
+                              {"N": "the batch", "T": "positions"})
+                      for fn in ("attention_forward", "attention_backward")),
+        gpu_timed=(Timed("attention_forward", "attention_pair", _attn_pair, 15.0,
+                         "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
+                         "attention_forward + attention_backward"),),
+        gpu_values=_attn_cuda_values,
+        hint="batched matrix products over (N, T, ...) tensors and torch.triu for the causal mask"),
+}
+
+
+PLANS = {ex_id: dataclasses.replace(plan, timed=tuple(
+    dataclasses.replace(t, threshold=CPU_THRESHOLDS[ex_id][t.key]) for t in plan.timed))
+    for ex_id, plan in PLANS.items()}
+
+
+def checks_for(exercise_id: str, points: float = 1.0) -> tuple[Check, ...]:
+    """The performance checks of one exercise, to splice into its ``checks`` tuple.
+
+    Returns ``performance`` and ``op_count`` (both kind ``performance``; ``points`` each) and,
+    for exercises with a GPU plan, ``cuda_values`` (kind ``value``) and ``cuda_performance``
+    (kind ``performance``), which skip without CUDA.
+    """
+    plan = PLANS[exercise_id]
+    timed = sorted({t.fn for t in plan.timed})
+    counted = sorted({c.fn for c in plan.counted})
+    checks = [
+        Check("performance", "performance", points, lambda ctx: run_timing(ctx, plan),
+              tuple(timed), "as fast as a vectorised reference within a calibrated ratio "
+                            "(same process, single thread, ABBA medians)"),
+        Check("op_count", "performance", points, lambda ctx: run_op_count(ctx, plan),
+              tuple(counted), "no Python loop over the batch or the data: the work done does not "
+                              "grow with the problem size"),
+    ]
+    if plan.gpu_values is not None:
+        names = tuple(sorted({c.fn for c in plan.counted}))
+        checks += [
+            Check("cuda_values", "value", points, lambda ctx: run_cuda_values(ctx, plan), names,
+                  "float32 CUDA inputs: outputs on the same device, within float32/TF32 "
+                  "tolerances"),
+            Check("cuda_performance", "performance", points, lambda ctx: run_cuda_timing(ctx, plan),
+                  names, "forward+backward on the GPU within a ratio of torch's own kernels"),
+        ]
+    return tuple(checks)

@@ -1,0 +1,308 @@
+"""Course configuration: ``dlgrade.toml``, or ``[tool.dlgrade]`` in ``pyproject.toml``.
+
+A course may change, per exercise, the points of each check, the performance thresholds, the
+limits of the student process (time, memory) and the device. Everything is optional; what is not
+given keeps the built-in value. Example (``dlgrade.toml``; in ``pyproject.toml`` prefix every
+table with ``tool.dlgrade``)::
+
+    device = "auto"            # default of --device (an explicit --device wins)
+    perf = true                # false: performance checks off, like --no-perf
+
+    [limits]                   # every exercise
+    call_timeout_s = 20        # seconds one batch of calls may take
+    budget_s = 90              # seconds all calls of one exercise may take
+    memory_mb = 2048           # address space the student's code may add
+    cpu_s = 120                # CPU seconds of the student process
+    file_mb = 1                # largest file (and captured output) it may write
+
+    [exercises.ex06]           # ex06, ex6, 6 and conv name the same exercise
+    device = "cpu"
+    memory_mb = 4096           # any key of [limits]
+    points = { performance = 2, op_count = 1 }          # check name -> points (>= 0)
+    thresholds = { "conv_forward[batch]" = 40 }         # CPU ratio limits (unit or function)
+    gpu_thresholds = { conv_forward = 20 }              # CUDA ratio limits to torch's kernels
+    gpu_budget_ms = { conv_forward = 5.0 }              # CUDA: absolute ms per forward+backward
+
+Where it is looked for (:func:`find`): the current directory first, then the ``--path`` folder
+(or the folder of the ``--path`` file) *if the current directory is that folder or inside it*; in
+each, ``dlgrade.toml`` before ``pyproject.toml``; the first file found is used. A student running
+``dlgrade check`` in their repository uses the course configuration shipped there; a submission
+graded from outside (``--path submissions/alice`` from the instructor's directory) never has its
+own configuration read, so it cannot give itself points or loosen thresholds.
+
+Every mistake is a :class:`ConfigError` with a one-line message naming the file, the table, the
+key, what was expected and what was found. Parsing uses :mod:`tomllib` (Python 3.11+, else the
+``tomli`` backport).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from grader.runner.process import Limits
+
+DEVICES = ("cpu", "cuda", "auto")
+#: Keys of ``[limits]`` (and of an exercise table) -> (Limits field, scale to the field's unit).
+LIMIT_KEYS = {
+    "call_timeout_s": ("call_timeout_s", 1.0),
+    "budget_s": ("budget_s", 1.0),
+    "memory_mb": ("memory_bytes", 1024.0**2),
+    "cpu_s": ("cpu_seconds", 1.0),
+    "file_mb": ("file_bytes", 1024.0**2),
+}
+TOP_KEYS = ("device", "perf", "limits", "exercises")
+EXERCISE_KEYS = ("device", "points", "thresholds", "gpu_thresholds", "gpu_budget_ms",
+                 *LIMIT_KEYS)
+
+
+class ConfigError(ValueError):
+    """The course configuration is unreadable or invalid; ``str()`` is a one-line message."""
+
+
+@dataclass
+class CourseConfig:
+    """A validated course configuration.
+
+    Attributes:
+        source: the file it came from (None: no configuration, everything built in).
+        device: default device ("cpu"/"cuda"/"auto") or None.
+        perf: default for performance checks (None: on).
+        limits: exercise id -> :class:`~grader.runner.process.Limits` (every known exercise when
+            any limit is configured; otherwise empty).
+        devices: exercise id -> "cpu"/"cuda"/"auto" where an exercise sets its own.
+        points: exercise id -> {check name: points}.
+        performance: exercise id -> {"thresholds": {...}, "gpu_thresholds": {...},
+            "gpu_budget_ms": {...}} (what :mod:`grader.checks.performance` reads).
+    """
+
+    source: Path | None = None
+    device: str | None = None
+    perf: bool | None = None
+    limits: dict = field(default_factory=dict)
+    devices: dict = field(default_factory=dict)
+    points: dict = field(default_factory=dict)
+    performance: dict = field(default_factory=dict)
+
+
+def find(path: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None) -> Path | None:
+    """The configuration file to use, or None (see the module docstring for the order)."""
+    here = Path(cwd) if cwd is not None else Path.cwd()
+    places = [here]
+    if path is not None:
+        p = Path(path)
+        folder = (p if p.is_dir() else p.parent).resolve()
+        # Only a tree the grader is run from inside: a submission graded from outside (an
+        # instructor's directory) never sets its own points or thresholds.
+        if folder == here.resolve() or folder in here.resolve().parents:
+            places.append(folder)
+    seen = set()
+    for folder in places:
+        key = folder.resolve()
+        if key in seen:
+            continue
+        seen.add(key)
+        if (folder / "dlgrade.toml").is_file():
+            return folder / "dlgrade.toml"
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _has_tool_table(pyproject):
+            return pyproject
+    return None
+
+
+def _has_tool_table(pyproject: Path) -> bool:
+    data = _read(pyproject)
+    return isinstance(data.get("tool"), dict) and "dlgrade" in data["tool"]
+
+
+def _read(file: Path) -> dict:
+    try:
+        with open(file, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+
+
+def load(file: str | os.PathLike | None, exercises=None) -> CourseConfig:
+    """Read and validate ``file`` (None: an empty configuration).
+
+    Args:
+        file: ``dlgrade.toml`` or a ``pyproject.toml`` with ``[tool.dlgrade]``.
+        exercises: the known exercises (default: the registry), to resolve ids and check names.
+
+    Raises:
+        ConfigError: unreadable file, invalid TOML, unknown key/exercise/check, wrong type or
+            out-of-range value (one line, with file and table).
+    """
+    if file is None:
+        return CourseConfig()
+    file = Path(file)
+    data = _read(file)
+    where = f"{file}: "
+    prefix = ""
+    if file.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        data = tool.get("dlgrade") if isinstance(tool, dict) else None
+        prefix = "tool.dlgrade."
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}[tool.dlgrade] must be a table")
+    if exercises is None:
+        from grader.exercises import all_exercises
+        exercises = all_exercises()
+    cfg = CourseConfig(source=file)
+    _unknown(data, TOP_KEYS, where + (f"[{prefix[:-1]}]" if prefix else "top level"))
+    if "device" in data:
+        cfg.device = _device(data["device"], where + f"{prefix}device")
+    if "perf" in data:
+        if not isinstance(data["perf"], bool):
+            raise ConfigError(f"{where}{prefix}perf must be true or false, got {data['perf']!r}")
+        cfg.perf = data["perf"]
+    base = _limits(Limits(), _table(data, "limits", where, prefix), where + f"[{prefix}limits]")
+    tables = _table(data, "exercises", where, prefix)
+    by_id = {}
+    for name, table in tables.items():
+        ex = _resolve(name, exercises, where + f"[{prefix}exercises]")
+        if ex.id in by_id:
+            raise ConfigError(f"{where}[{prefix}exercises] names {ex.id} twice ({by_id[ex.id]!r} "
+                              f"and {name!r})")
+        by_id[ex.id] = name
+        label = where + f"[{prefix}exercises.{name}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{label} must be a table, got {table!r}")
+        _unknown(table, EXERCISE_KEYS, label)
+        if "device" in table:
+            dev = _device(table["device"], f"{label} device")
+            if ex.backend != "torch" and dev == "cuda":
+                raise ConfigError(f"{label} device = \"cuda\": {ex.id} is a numpy exercise")
+            cfg.devices[ex.id] = dev
+        limits = _limits(base, table, label)
+        if limits != base:
+            cfg.limits[ex.id] = limits
+        if "points" in table:
+            cfg.points[ex.id] = _points(table["points"], ex, label)
+        perf = {}
+        for key in ("thresholds", "gpu_thresholds", "gpu_budget_ms"):
+            if key in table:
+                perf[key] = _numbers(table[key], ex, f"{label} {key}", key)
+        if perf:
+            cfg.performance[ex.id] = perf
+    if base != Limits() or cfg.limits:
+        cfg.limits = {ex.id: cfg.limits.get(ex.id, base) for ex in exercises}
+    return cfg
+
+
+def _table(data: dict, key: str, where: str, prefix: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}{prefix}{key} must be a table ([{prefix}{key}]), got {value!r}")
+    return value
+
+
+def _unknown(table: dict, known, label: str) -> None:
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{label}: unknown key {key!r} (known: {', '.join(known)})")
+
+
+def _device(value, label: str) -> str:
+    if value not in DEVICES:
+        raise ConfigError(f"{label} must be one of {', '.join(DEVICES)}, got {value!r}")
+    return value
+
+
+def _positive(value, label: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value <= 0:
+        raise ConfigError(f"{label} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _limits(base: Limits, table: dict, label: str) -> Limits:
+    changes = {}
+    for key, (attr, scale) in LIMIT_KEYS.items():
+        if key in table:
+            value = _positive(table[key], f"{label} {key}") * scale
+            changes[attr] = int(value) if isinstance(getattr(base, attr), int) else value
+    if "budget_s" in changes or "call_timeout_s" in changes:
+        merged = dataclasses.replace(base, **changes)
+        if merged.budget_s < merged.call_timeout_s:
+            raise ConfigError(f"{label} budget_s ({merged.budget_s:g}) must be at least "
+                              f"call_timeout_s ({merged.call_timeout_s:g})")
+    return dataclasses.replace(base, **changes) if changes else base
+
+
+def _resolve(name, exercises, label: str):
+    import re
+    key = str(name).strip().lower()
+    for ex in exercises:
+        m = re.fullmatch(r"(?:ex)?0*(\d+)", key)
+        if (m and int(m.group(1)) == ex.number) or key in (ex.slug, f"{ex.id}_{ex.slug}", ex.id):
+            return ex
+    known = ", ".join(e.id for e in exercises)
+    raise ConfigError(f"{label}: unknown exercise {name!r} (known: {known})")
+
+
+def _points(value, ex, label: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{label} points must be a table {{check = points}}, got {value!r}")
+    names = [c.name for c in ex.checks]
+    out = {}
+    for check, pts in value.items():
+        if check not in names:
+            raise ConfigError(f"{label} points: {ex.id} has no check {check!r} "
+                              f"(checks: {', '.join(names)})")
+        if isinstance(pts, bool) or not isinstance(pts, (int, float)) or not math.isfinite(pts) \
+                or pts < 0:
+            raise ConfigError(f"{label} points.{check} must be a number >= 0, got {pts!r}")
+        out[check] = float(pts)
+    return out
+
+
+def _numbers(value, ex, label: str, key: str) -> dict:
+    from grader.checks.performance import PLANS
+    if not isinstance(value, dict):
+        raise ConfigError(f"{label} must be a table {{unit = number}}, got {value!r}")
+    plan = PLANS.get(ex.id)
+    units = (plan.gpu_timed if key.startswith("gpu") else plan.timed) if plan else ()
+    known = sorted({t.key for t in units} | {t.fn for t in units})
+    out = {}
+    for unit, number in value.items():
+        if unit not in known:
+            raise ConfigError(f"{label}: {ex.id} times no {unit!r} "
+                              f"(timed: {', '.join(known) or 'nothing'})")
+        out[unit] = _positive(number, f"{label}.{unit}")
+        if key != "gpu_budget_ms" and out[unit] < 1.0:
+            raise ConfigError(f"{label}.{unit} is a ratio to the reference and must be >= 1, "
+                              f"got {number!r}")
+    return out
+
+
+def apply(cfg: CourseConfig, exercises: list) -> list:
+    """The exercises with the configuration's points and performance settings applied.
+
+    Returns new :class:`~grader.spec.Exercise` objects (the registry's are not changed): checks
+    with their configured points, and ``config["performance"]`` holding the thresholds.
+    """
+    out = []
+    for ex in exercises:
+        points = cfg.points.get(ex.id, {})
+        perf = cfg.performance.get(ex.id)
+        if not points and not perf:
+            out.append(ex)
+            continue
+        checks = tuple(dataclasses.replace(c, points=points[c.name]) if c.name in points else c
+                       for c in ex.checks)
+        config = dict(ex.config)
+        if perf:
+            config["performance"] = perf
+        out.append(dataclasses.replace(ex, checks=checks, config=config))
+    return out

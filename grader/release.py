@@ -1,0 +1,160 @@
+"""``dlgrade release STUDENT_REPO_DIR``: a student starter repository, without solutions.
+
+Run in the course's dlgrade checkout (``--source``, default ``.``). Writes into the target:
+
+* ``exercises/exNN_slug.py``: the skeletons from the source's ``exercises/`` (for every registered
+  exercise, or the ones named with ``-e``). Each must be exactly what
+  :func:`grader.skeleton.make_skeleton` makes of ``solutions/<same file>`` when that solution is
+  present (else: "run dlgrade skeletons"), and none may hold a ``### BEGIN SOLUTION`` marker;
+* the CI workflow (:func:`grader.ci.render`), ``README.md`` for students (jinja2 template
+  ``grader/templates/release/README.md.j2``), ``requirements.txt`` and ``.gitignore``.
+
+Nothing is read from ``solutions/`` except to compare, and the written tree is scanned once more
+for solution markers before the command reports success. The target must not be the source
+checkout; an existing non-empty target needs ``--force`` (only the files above are replaced).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from grader import __version__
+from grader.ci import PROVIDERS, WorkflowOptions, render
+from grader.skeleton import BEGIN, END, MarkerError, make_skeleton
+
+
+class ReleaseError(click.ClickException):
+    """The release cannot be made as asked (exit 2); the message says why and what to do."""
+
+    exit_code = 2
+
+
+def _env():
+    import jinja2
+    return jinja2.Environment(loader=jinja2.PackageLoader("grader", "templates/release"),
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              autoescape=False)
+
+
+def skeleton_for(exercise, source: Path) -> str:
+    """The checked skeleton text of ``exercise`` from ``source/exercises``.
+
+    Raises:
+        ReleaseError: the skeleton is missing, holds solution markers, or is out of step with
+            ``source/solutions``.
+    """
+    file = source / "exercises" / exercise.filename
+    if not file.is_file():
+        raise ReleaseError(f"{file} is missing: run `dlgrade skeletons` in {source} first")
+    text = file.read_text(encoding="utf-8")
+    if BEGIN in text or END in text:
+        raise ReleaseError(f"{file} holds solution markers ({BEGIN!r}): it is not a skeleton")
+    solution = source / "solutions" / exercise.filename
+    if solution.is_file():
+        sol_text = solution.read_text(encoding="utf-8")
+        try:
+            expected = make_skeleton(sol_text, str(solution))
+        except MarkerError as exc:
+            raise ReleaseError(str(exc)) from None
+        if text != expected:
+            raise ReleaseError(f"{file} is out of step with {solution}: run `dlgrade skeletons` "
+                               "and review the difference before releasing")
+        if text == sol_text:
+            raise ReleaseError(f"{solution} has no solution block; refusing to release it as a "
+                               "skeleton")
+    return text
+
+
+def release(target: str | os.PathLike, source: str | os.PathLike = ".", exercises=None,
+            provider: str = "github", workflow: WorkflowOptions | None = None,
+            title: str = "Deep-learning building blocks", force: bool = False) -> list[Path]:
+    """Write a student starter repository into ``target``.
+
+    Args:
+        target: the new repository's folder (created if needed).
+        source: the course's dlgrade checkout (holds ``exercises/`` and ``solutions/``).
+        exercises: the :class:`~grader.spec.Exercise` specs to release (default: all registered).
+        provider: ``github`` or ``gitlab`` (the CI workflow written).
+        workflow: options of the workflow (install spec, Python, Classroom).
+        title: the README's title.
+        force: write into a non-empty ``target``.
+
+    Returns:
+        The files written, in order.
+
+    Raises:
+        ReleaseError: see :func:`skeleton_for`; the target is the source checkout, or is
+            non-empty without ``force``; a written file holds a solution marker.
+    """
+    from grader.exercises import all_exercises
+    src, dst = Path(source).resolve(), Path(target).resolve()
+    if provider not in PROVIDERS:
+        raise ReleaseError(f"unknown provider {provider!r}")
+    if dst == src or src in dst.parents:
+        raise ReleaseError(f"{target} is inside the course checkout {src}: release into a "
+                           "separate folder")
+    if dst.exists() and not dst.is_dir():
+        raise ReleaseError(f"{target} exists and is not a folder")
+    if dst.is_dir() and any(dst.iterdir()) and not force:
+        raise ReleaseError(f"{target} is not empty; use --force to write the starter files "
+                           "into it")
+    exercises = list(exercises or all_exercises())
+    if not exercises:
+        raise ReleaseError("no exercises to release")
+    workflow = workflow or WorkflowOptions()
+    files: dict[Path, str] = {}
+    for ex in exercises:
+        files[Path("exercises") / ex.filename] = skeleton_for(ex, src)
+    files[PROVIDERS[provider]] = render(provider, workflow)
+    env = _env()
+    files[Path("README.md")] = env.get_template("README.md.j2").render(
+        title=title, exercises=exercises, provider=provider, classroom=workflow.classroom,
+        version=__version__)
+    files[Path("requirements.txt")] = env.get_template("requirements.txt.j2").render(
+        install=workflow.install, torch_index=workflow.torch_index)
+    files[Path(".gitignore")] = env.get_template("gitignore.j2").render()
+    written = []
+    for rel, text in files.items():
+        path = dst / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    leaked = [p for p in dst.rglob("*") if p.is_file() and p.suffix in (".py", ".ipynb", ".md")
+              and BEGIN in p.read_text(encoding="utf-8", errors="replace")]
+    if leaked:
+        raise ReleaseError("solution markers found in " + ", ".join(map(str, leaked))
+                           + ": do not publish this folder")
+    return written
+
+
+@click.command("release")
+@click.argument("student_repo_dir", type=click.Path(file_okay=False))
+@click.option("--source", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="The course's dlgrade checkout (with exercises/ and solutions/).")
+@click.option("-e", "--exercise", "exercise_ids", multiple=True,
+              help="Exercise to release (repeatable; default: all).")
+@click.option("--provider", type=click.Choice(sorted(PROVIDERS)), default="github",
+              show_default=True, help="CI service of the student repositories.")
+@click.option("--install", default=WorkflowOptions.install, show_default=True,
+              help="pip requirement that installs dlgrade for students and CI.")
+@click.option("--classroom/--no-classroom", default=True, show_default=True,
+              help="(github) report points to GitHub Classroom.")
+@click.option("--title", default="Deep-learning building blocks", show_default=True,
+              help="Title of the student README.")
+@click.option("--force", is_flag=True, help="Write into a non-empty folder.")
+def release_command(student_repo_dir, source, exercise_ids, provider, install, classroom, title,
+                    force) -> None:
+    """Write a student starter repository (skeletons, CI workflow, README; no solutions)."""
+    from grader.exercises import UnknownExercise, resolve
+    try:
+        chosen = list(dict.fromkeys(resolve(e) for e in exercise_ids)) or None
+    except UnknownExercise as exc:
+        raise ReleaseError(exc.args[0]) from None
+    written = release(student_repo_dir, source, chosen, provider,
+                      WorkflowOptions(install=install, classroom=classroom), title, force)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"starter repository ready in {student_repo_dir} ({len(written)} files, no "
+               "solutions); commit it as the assignment's template")
