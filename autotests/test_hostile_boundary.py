@@ -59,6 +59,9 @@ def survey():
         "no_new_privs": status.get("NoNewPrivs", "").strip(),
         "pdeathsig": sig.value,
         "grader_modules": sorted(m for m in sys.modules if m.split(".")[0] in ("grader", "solutions")),
+        "front_end_modules": sorted(m for m in sys.modules
+                                    if m.split(".")[0] in ("click", "rich", "_pytest", "pytest")),
+        "main_file": getattr(sys.modules["__main__"], "__file__", None),
         "oracles": sorted({getattr(o, "__qualname__", "?") for o in gc.get_objects() if is_oracle(o)}),
         "frames": sorted(set(frames)),
         "solutions": solutions,
@@ -116,6 +119,11 @@ def test_student_process_holds_no_oracle_and_no_grader_state(surveyed):
                "grader.runner.references", "grader.runner.guard"}
     assert set(facts["grader_modules"]) <= allowed, facts["grader_modules"]
     assert facts["oracles"] == []
+    # multiprocessing re-imports the parent's __main__ in every child unless it is hidden while
+    # the child starts (process._main_module_hidden): here that would be pytest (for `dlgrade`,
+    # the command line with click and rich), 0.1-0.2 s per student process.
+    assert facts["front_end_modules"] == [], facts["front_end_modules"]
+    assert facts["main_file"] is None, facts["main_file"]
     # Its stack at import: the student's file, the worker and multiprocessing's start-up - none of
     # the grader's frames (the grader's stack lives in another process).
     grader_frames = [f for f in facts["frames"] if "/grader/" in f and "/grader/runner/" not in f]
@@ -401,3 +409,26 @@ def test_forbidden_library_preloaded_by_the_fork_server_cannot_be_imported(tmp_p
                        text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert r.returncode == 0, r.stderr[-3000:]
     assert "'ok': False" in r.stdout and "importing 'torch' is not allowed" in r.stdout, r.stdout
+
+
+def test_student_process_does_not_reimport_the_command_line(tmp_path):
+    """Run through the real front end (``python -m grader.cli``, whose ``__main__`` multiprocessing
+    would otherwise re-import in every student process): the student's process sees neither the
+    command line module nor click and rich (0.1-0.2 s per student process, and grader code in the
+    student's memory for nothing)."""
+    student = tmp_path / "ex01_sigmoid.py"
+    student.write_text(
+        "import sys\n"
+        "def sigmoid(x):\n"
+        "    mods = sorted(m for m in sys.modules if m.split('.')[0] in ('click', 'rich')\n"
+        "                  or m == 'grader.cli')\n"
+        "    main = getattr(sys.modules['__main__'], '__file__', None)\n"
+        "    raise RuntimeError(f'SURVEY mods={mods} main={main}')\n"
+        "def sigmoid_grad(x):\n"
+        "    return x\n")
+    report = tmp_path / "report.json"
+    subprocess.run([sys.executable, "-m", "grader.cli", "check", "ex01", "--path", str(tmp_path),
+                    "--no-perf", "--json", str(report)], cwd=tmp_path, capture_output=True,
+                   timeout=120)
+    messages = " ".join(c["message"] for c in json.loads(report.read_text())["exercises"][0]["checks"])
+    assert "SURVEY mods=[] main=None" in messages, messages[:2000]

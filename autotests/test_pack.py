@@ -102,6 +102,20 @@ def test_cli_prints_seed_when_drawn():
     assert "seed" in proc.stdout
 
 
+def test_exit_status_and_stdout_survive_the_fast_exit(tmp_path):
+    """With torch loaded the command ends with os._exit after the exit hooks (torch's teardown
+    costs 0.4 s): the status must still be 1 for failed checks and stdout must be complete."""
+    from grader.exercises import resolve
+    student = tmp_path / resolve("ex07").filename
+    student.write_text((ROOT / "exercises" / resolve("ex07").filename).read_text())
+    out = subprocess.run([sys.executable, "-m", "grader.cli", "check", "ex07", "--path",
+                          str(tmp_path), "--no-perf", "--json", "-"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 1, out.stderr[-2000:]
+    report = json.loads(out.stdout)
+    assert report["exercises"][0]["id"] == "ex07" and report["score"] == 0
+
+
 def test_ctx_exit_code_is_propagated(monkeypatch):
     """Regression: with click's standalone_mode=False a ctx.exit(n) used to end in exit 0."""
     import click
@@ -115,7 +129,7 @@ def test_ctx_exit_code_is_propagated(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["dlgrade", "_exit3"])
     try:
         with pytest.raises(SystemExit) as exc:
-            cli_module.main()
+            cli_module.main(fast_exit=False)
         assert exc.value.code == 3
     finally:
         cli_module.cli.commands.pop("_exit3", None)

@@ -65,5 +65,7 @@ def test_submission_is_judged_as_declared(path, tmp_path):
             f"{name}: message lacks {text!r}:\n{table}"
         if status != "pass":
             assert check.score == 0
+    for c in result.checks:  # a submission's mistake is never the grader's crash
+        assert "internal grader error" not in c.message, f"{c.name} crashed the grader:\n{table}"
     if not any(n == "full" for n, _, _ in expectations):
         assert result.score < result.max_score, f"a wrong submission got full marks:\n{table}"

@@ -193,11 +193,18 @@ def _failed_exercise(ex, path: str, reason: str) -> ExerciseResult:
     return res
 
 
-def _worker_main(conn) -> None:
-    """A grader worker: receives tasks, grades them with :func:`grader.engine.grade`, answers."""
+def _worker_main(conn, backends=("numpy",)) -> None:
+    """A grader worker: receives tasks, grades them with :func:`grader.engine.grade`, answers.
+
+    ``backends`` are those of every exercise of the batch: the worker's fork server preloads
+    them all at once (a fork server started for a numpy task alone would make every later torch
+    task's student process import torch itself, about 1.5 s each).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
     from grader.engine import Options, grade
     from grader.exercises import resolve
+    from grader.runner.process import warm_up
+    warm_up(set(backends))
     try:
         conn.send({"ready": True})  # imports done: the parent's backstop clock starts per task
     except (OSError, ValueError):
@@ -227,10 +234,11 @@ def _worker_main(conn) -> None:
 class _Worker:
     """One grader worker process and the task it is running."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, backends=("numpy",)):
         self.conn, child = ctx.Pipe(duplex=True)
         # Not a daemon: a worker starts processes of its own (fork server, student processes).
-        self.proc = ctx.Process(target=_worker_main, args=(child,), name="dlgrade-batch-worker")
+        self.proc = ctx.Process(target=_worker_main, args=(child, tuple(backends)),
+                                name="dlgrade-batch-worker")
         self.proc.start()
         child.close()
         self.task: dict | None = None
@@ -495,7 +503,9 @@ def run_batch(submissions: str | os.PathLike, csv_path: str | os.PathLike, opts:
             signal.signal(sig, _interrupt)
         with bar:
             bar_id = bar.add_task("grading", total=n_tasks, students=f"0/{len(todo)}")
-            workers = [_Worker(ctx) for _ in range(max(1, min(opts.jobs, n_tasks)))] if n_tasks else []
+            backends = sorted({e.backend for e in opts.exercises})
+            workers = ([_Worker(ctx, backends) for _ in range(max(1, min(opts.jobs, n_tasks)))]
+                       if n_tasks else [])
             backstop = opts.backstop_s()
             startup_failures = 0
             while tasks or any(w.task for w in workers):
@@ -514,7 +524,7 @@ def run_batch(submissions: str | os.PathLike, csv_path: str | os.PathLike, opts:
                             raise RuntimeError("cannot start grader worker processes (they die "
                                                "during start-up); see the messages above")
                         w.kill()
-                        workers[i] = _Worker(ctx)
+                        workers[i] = _Worker(ctx, backends)
                 for w in workers:
                     if w.ready and w.task is None and tasks:
                         task = tasks.popleft()
@@ -556,7 +566,7 @@ def run_batch(submissions: str | os.PathLike, csv_path: str | os.PathLike, opts:
                     # Died or overran: kill it and everything below it, start a fresh one.
                     w.task = None
                     w.kill()
-                    workers[i] = _Worker(ctx)
+                    workers[i] = _Worker(ctx, backends)
                     finish_task(task, _failed_exercise(ex, task["path"], problem),
                                 [f"{task['student']} {ex.id}: {problem}"])
     except KeyboardInterrupt:

@@ -79,6 +79,9 @@ class Exercise:
         forbidden_ops: aten operator name prefixes refused at run time while student code runs
             (torch exercises; autograd is always refused there).
         teaching: markdown text used by the notebook templates: the task, the maths and a hint.
+        oracle_modules: heavy modules the grader's oracles import (``"torch"``,
+            ``"scipy.stats"``); :func:`grader.engine.grade` imports them in a background thread
+            while the student process starts, so the two waits overlap.
     """
 
     id: str
@@ -91,6 +94,7 @@ class Exercise:
     forbidden_calls: tuple[str, ...] = ()
     forbidden_ops: tuple[str, ...] = ()
     teaching: str = ""
+    oracle_modules: tuple[str, ...] = ()
     config: dict = field(default_factory=dict)
 
     @property

@@ -309,6 +309,7 @@ def check_inputs_untouched(ctx) -> None:
 
 EXERCISE = Exercise(
     id="ex04", slug="dropout", title="Inverted dropout", backend="numpy",
+    oracle_modules=("scipy.stats",),
     functions=(Function(FWD, ("x", "p", "train", "rng"), returns=2),
                Function(BWD, ("dout", "cache"))),
     forbidden_imports=("torch", "scipy", "jax"),

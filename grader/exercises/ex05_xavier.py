@@ -327,6 +327,7 @@ def check_global_rng_untouched(ctx) -> None:
 
 EXERCISE = Exercise(
     id="ex05", slug="xavier", title="Xavier (Glorot) initialisation", backend="numpy",
+    oracle_modules=("scipy.stats",),
     functions=(Function(UNI, ("fan_in", "fan_out", "rng", "gain")),
                Function(NORM, ("fan_in", "fan_out", "rng", "gain"))),
     forbidden_imports=("torch", "scipy", "jax"),

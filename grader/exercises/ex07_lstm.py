@@ -529,6 +529,7 @@ def probe(ctx) -> None:
 
 EXERCISE = Exercise(
     id="ex07", slug="lstm", title="LSTM cell: one step forward and backward", backend="torch",
+    oracle_modules=("torch",),
     functions=(Function(FWD, FWD_PARAMS, 3), Function(BWD, BWD_PARAMS, 6)),
     forbidden_calls=("torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.RNN", "torch.nn.RNNCell",
                      "torch.nn.RNNBase", "torch.nn.RNNCellBase", "torch.nn.GRU", "torch.nn.GRUCell",

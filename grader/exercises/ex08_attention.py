@@ -390,7 +390,8 @@ def gradient_variants(case: dict) -> dict:
            "no_v": {**right, "dx": gq + gk}, "only_v": {**right, "dx": gv}}
     wrong_ds = torch.nan_to_num(a.detach() * a.grad)      # dS = A * dA, the row sums forgotten
     # dS above is w.r.t. the softmax input s (already scaled); carry it back to Q and K.
-    gq2, gk2, wq2, wk2 = torch.autograd.grad(s, [xs[0], xs[1], wq, wk], grad_outputs=wrong_ds)
+    # (scalar <s, dS> rather than grad_outputs=dS: same product, no sympy import on first use)
+    gq2, gk2, wq2, wk2 = torch.autograd.grad((s * wrong_ds).sum(), [xs[0], xs[1], wq, wk])
     res["no_rowsum"] = {"dx": (gq2 + gk2).numpy() + gv, "dWq": wq2.numpy(), "dWk": wk2.numpy(),
                         "dWv": right["dWv"]}
     return res
@@ -539,6 +540,7 @@ def probe(ctx) -> None:
 
 EXERCISE = Exercise(
     id="ex08", slug="attention", title="Scaled dot-product self-attention", backend="torch",
+    oracle_modules=("torch",),
     functions=(Function(FWD, FWD_PARAMS + ("causal",), 2), Function(BWD, ("dout", "cache"), 4)),
     forbidden_calls=("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
                      "torch.nn.functional.multi_head_attention_forward",
