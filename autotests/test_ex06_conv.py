@@ -134,6 +134,19 @@ def test_judge_names_the_feature_only_failures_share():
     assert "C > 1" not in str(exc.value)
 
 
+def test_a_diagnosed_failure_gets_one_hint(tmp_path):
+    """Regression: the pad:-pad diagnosis and the pad = 0 feature hint said the same thing twice
+    in one message; the pattern line stays, the second hint goes."""
+    from conftest import SUBMISSIONS
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / ex.EXERCISE.filename).write_text(
+        (SUBMISSIONS / "ex06" / "pad_slice_empty.py").read_text())
+    result = grade_file("ex06", tmp_path, perf=False)
+    msg = next(c for c in result.checks if c.name == "backward_dx").message
+    assert "every wrong one has pad = 0" in msg
+    assert msg.count("Hint:") == 1 and "pad:pad + H" in msg, msg
+
+
 # -- the runtime guard -------------------------------------------------------------------------
 def _matched(name: str) -> bool:
     return name.split(".")[0].startswith(ex.EXERCISE.forbidden_ops)

@@ -414,11 +414,14 @@ FEATURES = (
 
 
 class _Wrong(Fail):
-    """A :class:`Fail` that knows which output (``out``, ``dx``, ``dw``, ``db``) was wrong."""
+    """A :class:`Fail` that knows which output (``out``, ``dx``, ``dw``, ``db``) was wrong, and
+    whether its message already diagnoses the mistake with a specific hint (``diagnosed``: then
+    :func:`_judge` adds the pattern it sees, not a second, generic hint)."""
 
-    def __init__(self, message: str, what: str):
+    def __init__(self, message: str, what: str, diagnosed: bool = False):
         super().__init__(message)
         self.what = what
+        self.diagnosed = diagnosed
 
 
 def _judge(cases: list, judge, what: str) -> None:
@@ -447,8 +450,9 @@ def _judge(cases: list, judge, what: str) -> None:
             if best is None or precision > best[0]:
                 best = (precision, name, hints.get(what, ""))
     if best is not None:
-        msg += (f"; every wrong one has {best[1]}, and the configurations without it are right."
-                f"\n  Hint: {best[2]}")
+        msg += f"; every wrong one has {best[1]}, and the configurations without it are right."
+        if not getattr(exc, "diagnosed", False):
+            msg += f"\n  Hint: {best[2]}"
     raise Fail(msg + ("" if best else "."))
 
 
@@ -487,7 +491,8 @@ def _grads(cfg: Config, grads: tuple, dev, only: str | None = None) -> tuple:
             hint = " Hint: you returned the gradient of the padded input; cut the padding off"
         raise _Wrong(f"{BACKWARD}: dx has shape {describe_shape(a)}, expected "
                      f"{describe_shape(np.empty(cfg.x_shape))} (the shape of x) on "
-                     f"{cfg.describe()}." + hint, "dx")
+                     f"{cfg.describe()}." + hint, "dx",
+                     diagnosed=hint != " Hint: dx has the shape of x.")
     arrays = []
     for name, value, shape in (("dx", dx, cfg.x_shape), ("dw", dw, cfg.w_shape), ("db", db, (cfg.F,))):
         if only not in (None, name):
