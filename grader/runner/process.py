@@ -243,11 +243,7 @@ def warm_up(backends: set[str]) -> None:
         if running:
             if _LIVE:  # its student processes would die with it: keep it (slower, still right)
                 return
-            try:
-                server._stop()  # closes its "alive" pipe and waits for it to exit
-            except OSError:  # it was reaped already: forget it, ensure_running starts anew
-                server._forkserver_pid = server._forkserver_alive_fd = None
-                server._forkserver_address = None
+            _end_fork_server()
             _started.clear()
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(preload)
@@ -258,11 +254,12 @@ def warm_up(backends: set[str]) -> None:
 
 
 def _end_fork_server() -> None:
-    """At exit: SIGKILL the fork server rather than let it tear down its interpreter.
+    """SIGKILL the fork server and forget it (at exit, and before :func:`warm_up` replaces it).
 
     Left alone, it notices that this process ended and exits normally, which with torch loaded
     takes 0.4-0.7 s; it holds this process's stdout/stderr meanwhile, so a CI log (a pipe) sees
-    the command end that much later. It holds no state (student processes are ended already).
+    the command end that much later. Killing it never waits on its teardown, and it holds no
+    state (its student processes are ended before). The next ``ensure_running`` starts a new one.
     """
     server = multiprocessing.forkserver._forkserver
     pid = getattr(server, "_forkserver_pid", None)
@@ -271,9 +268,15 @@ def _end_fork_server() -> None:
     try:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    except OSError:
+    except OSError:  # gone or reaped already
         pass
-    server._forkserver_pid = None
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    server._forkserver_pid = server._forkserver_alive_fd = server._forkserver_address = None
 
 
 @contextlib.contextmanager
