@@ -16,9 +16,10 @@ import pytest
 
 from conftest import ROOT
 from grader.checks import statistics as stats
-from grader.exercises import ex03_adagrad as ex03
-from grader.exercises import ex04_dropout as ex04
-from grader.exercises import ex05_xavier as ex05
+from grader.exercises.ex03_adagrad import checks as ex03
+from grader.exercises.ex04_dropout import checks as ex04
+from grader.exercises.ex04_dropout import EXERCISE as EX04
+from grader.exercises.ex05_xavier import checks as ex05
 
 
 # -- ex03: the numpy oracle is torch.optim.Adagrad ---------------------------------------------
@@ -169,7 +170,7 @@ def test_rng_handle_advances_and_global_probe_reports(tmp_path):
     proc = StudentProcess(str(student), "numpy")
     proc.start()
     try:
-        ctx = Context(ex04.EXERCISE, ex04.EXERCISE.checks[0], 1, "cpu", proc, "")
+        ctx = Context(EX04, EX04.checks[0], 1, "cpu", proc, "")
         h = ctx.rng_handle(42)
         first, second = ctx.map("draw", [((h,), {}), ((h,), {})])
         expect = np.random.default_rng(42).random(8)

@@ -12,7 +12,8 @@ import pytest
 
 from conftest import grade_file
 from grader.checks import static
-from grader.exercises import ex06_conv as ex
+from grader.exercises.ex06_conv import EXERCISE
+from grader.exercises.ex06_conv import checks as ex
 from grader.spec import Fail
 
 
@@ -139,7 +140,7 @@ def test_a_diagnosed_failure_gets_one_hint(tmp_path):
     in one message; the pattern line stays, the second hint goes."""
     from conftest import SUBMISSIONS
     (tmp_path / "exercises").mkdir()
-    (tmp_path / "exercises" / ex.EXERCISE.filename).write_text(
+    (tmp_path / "exercises" / EXERCISE.filename).write_text(
         (SUBMISSIONS / "ex06" / "pad_slice_empty.py").read_text())
     result = grade_file("ex06", tmp_path, perf=False)
     msg = next(c for c in result.checks if c.name == "backward_dx").message
@@ -149,7 +150,7 @@ def test_a_diagnosed_failure_gets_one_hint(tmp_path):
 
 # -- the runtime guard -------------------------------------------------------------------------
 def _matched(name: str) -> bool:
-    return name.split(".")[0].startswith(ex.EXERCISE.forbidden_ops)
+    return name.split(".")[0].startswith(EXERCISE.forbidden_ops)
 
 
 def test_forbidden_ops_cover_every_aten_convolution_of_this_torch():
@@ -172,7 +173,7 @@ def _refused(fn) -> str:
     from grader.runner.guard import VIOLATIONS, ForbiddenOperation, forbidden_ops_guard
     VIOLATIONS.clear()
     try:
-        with forbidden_ops_guard(ex.EXERCISE.forbidden_ops):
+        with forbidden_ops_guard(EXERCISE.forbidden_ops):
             fn()
     except ForbiddenOperation:
         pass
@@ -254,7 +255,7 @@ def test_guard_is_inert_outside_student_calls():
     ("import torch\nu = torch.nn.Unfold(3)\n", "torch.nn.Unfold"),
 ])
 def test_static_scan_allows_pad_only(source, found):
-    e = ex.EXERCISE
+    e = EXERCISE
     findings = static.scan(source, forbidden_imports=e.forbidden_imports,
                            forbidden_calls=e.forbidden_calls,
                            allowed_calls=e.config["allowed_calls"])

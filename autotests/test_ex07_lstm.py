@@ -13,7 +13,8 @@ import pytest
 
 from conftest import ROOT, grade_file
 from grader.checks.gradients import numerical_gradient
-from grader.exercises import ex07_lstm as ex
+from grader.exercises.ex07_lstm import EXERCISE
+from grader.exercises.ex07_lstm import checks as ex
 
 GATE_ORDER_TORCH = (0, 1, 3, 2)
 
@@ -133,7 +134,7 @@ def test_guard_refuses_lstm_however_it_is_reached(route):
         "torch.rnn_tanh_cell": lambda: torch.rnn_tanh_cell(x, h, w_ih[:4], w_hh[:4], b[:4], b[:4]),
     }
     with pytest.raises(ForbiddenOperation):
-        with forbidden_ops_guard(ex.EXERCISE.forbidden_ops):
+        with forbidden_ops_guard(EXERCISE.forbidden_ops):
             calls[route]()
 
 
@@ -141,7 +142,7 @@ def test_guard_lets_the_exercise_be_written():
     import torch
     from grader.runner.guard import forbidden_ops_guard
     x, h, c, w_ih, w_hh, b = _lstm_args()
-    with forbidden_ops_guard(ex.EXERCISE.forbidden_ops):
+    with forbidden_ops_guard(EXERCISE.forbidden_ops):
         a = x @ w_ih.T + h @ w_hh.T + b
         i, f, o, g = a.chunk(4, dim=1)
         nc = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
@@ -157,7 +158,7 @@ def test_guard_lets_the_exercise_be_written():
 def test_correct_code_gets_full_marks_at_any_seed(seed, where, tmp_path):
     src = ROOT / where
     if src.is_file():
-        (tmp_path / ex.EXERCISE.filename).write_text(src.read_text())
+        (tmp_path / EXERCISE.filename).write_text(src.read_text())
         src = tmp_path
     result = grade_file("ex07", src, seed=seed, perf=False)
     bad = [(c.name, c.message[:300]) for c in result.checks if c.status not in ("pass", "skip")]

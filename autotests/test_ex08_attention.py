@@ -12,7 +12,8 @@ import pytest
 
 from conftest import ROOT, grade_file
 from grader.checks.gradients import numerical_gradient
-from grader.exercises import ex08_attention as ex
+from grader.exercises.ex08_attention import EXERCISE
+from grader.exercises.ex08_attention import checks as ex
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_guard_refuses_fused_attention_however_it_is_reached(route):
             4, 1, dropout=0.0, dtype=torch.float64).eval()(q),
     }
     with pytest.raises(ForbiddenOperation):
-        with forbidden_ops_guard(ex.EXERCISE.forbidden_ops):
+        with forbidden_ops_guard(EXERCISE.forbidden_ops):
             calls[route]()
 
 
@@ -136,7 +137,7 @@ def test_guard_lets_the_exercise_be_written():
     import torch.nn.functional as F
     from grader.runner.guard import forbidden_ops_guard
     x = torch.randn(2, 5, 4, dtype=torch.float64)
-    with forbidden_ops_guard(ex.EXERCISE.forbidden_ops):
+    with forbidden_ops_guard(EXERCISE.forbidden_ops):
         s = (x @ x.mT / 2).masked_fill(torch.ones(5, 5, dtype=torch.bool).triu(1), float("-inf"))
         a = torch.softmax(s, dim=-1) + F.softmax(s, dim=-1) + torch.exp(s - torch.logsumexp(s, -1, keepdim=True))
         out = torch.einsum("nts,nsd->ntd", a, x)
@@ -150,7 +151,7 @@ def test_guard_lets_the_exercise_be_written():
 def test_correct_code_gets_full_marks_at_any_seed(seed, where, tmp_path):
     src = ROOT / where
     if src.is_file():
-        (tmp_path / ex.EXERCISE.filename).write_text(src.read_text())
+        (tmp_path / EXERCISE.filename).write_text(src.read_text())
         src = tmp_path
     result = grade_file("ex08", src, seed=seed, perf=False)
     bad = [(c.name, c.message[:300]) for c in result.checks if c.status not in ("pass", "skip")]

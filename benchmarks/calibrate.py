@@ -1,6 +1,6 @@
 """Calibrate the performance thresholds: ratios of acceptable and looped implementations.
 
-For every exercise with a performance plan (``grader.checks.performance.PLANS``) this measures,
+For every exercise with a performance plan (``Exercise.plan``, in ``grader/exercises/exNN_*/plan.py``) this measures,
 with the production timing code (same process, single thread, ABBA, warm-up, outside-view
 cross-checks), the ratio median(student) / median(reference) of
 
@@ -24,7 +24,7 @@ Usage::
     python benchmarks/calibrate.py --markdown      # the table for docs/performance.md
 
 On a GPU machine ``--gpu`` also prints the vendor kernels' time per call (it should be >= ~1 ms;
-otherwise raise the sizes in ``CONV_GPU``/``LSTM_GPU``/``ATTN_GPU``).
+otherwise raise the sizes in ``CONV_GPU``/``LSTM_GPU``/``ATTN_GPU`` of the exercises' ``plan.py``).
 """
 from __future__ import annotations
 
@@ -96,10 +96,10 @@ class Busy:
 
 def calibrate(exercises, repeats: int, device: str, seed: int, verbose: bool,
               exclude=()) -> list[dict]:
-    from grader.checks.performance import PLANS, sample_ratios
+    from grader.checks.performance import sample_ratios
     rows = []
     for ex in exercises:
-        plan = PLANS.get(ex.id)
+        plan = ex.plan
         units = (plan.gpu_timed if device == "cuda" else plan.timed) if plan else ()
         if not units:
             continue

@@ -79,6 +79,8 @@ class Exercise:
         forbidden_ops: aten operator name prefixes refused at run time while student code runs
             (torch exercises; autograd is always refused there).
         teaching: markdown text used by the notebook templates: the task, the maths and a hint.
+        plan: the exercise's timing and counting plan (a :class:`grader.checks.performance.Plan`,
+            declared in the exercise's ``plan`` module), or None.
         oracle_modules: heavy modules the grader's oracles import (``"torch"``,
             ``"scipy.stats"``); :func:`grader.engine.grade` imports them in a background thread
             while the student process starts, so the two waits overlap.
@@ -95,6 +97,7 @@ class Exercise:
     forbidden_ops: tuple[str, ...] = ()
     teaching: str = ""
     oracle_modules: tuple[str, ...] = ()
+    plan: object = None
     config: dict = field(default_factory=dict)
 
     @property

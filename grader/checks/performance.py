@@ -501,7 +501,7 @@ def sample_ratios(exercise, path, *, seed: int, repeats: int, device: str = "cpu
     the submission at ``path`` ``repeats`` times with the production code path, no verdict.
 
     Args:
-        exercise: the :class:`~grader.spec.Exercise` (its id must be in :data:`PLANS`).
+        exercise: the :class:`~grader.spec.Exercise` (it must have a ``plan``).
         path: the student's file. seed: base seed. device: "cpu" (CPU units) or "cuda" (GPU units).
 
     Returns:
@@ -511,10 +511,10 @@ def sample_ratios(exercise, path, *, seed: int, repeats: int, device: str = "cpu
     """
     from grader.engine import Context
     from grader.runner.process import StudentProcess
-    plan = PLANS[exercise.id]
+    plan = exercise.plan
     units_of = plan.gpu_timed if device == "cuda" else plan.timed
     check = next(c for c in exercise.checks if c.name == "performance") if any(
-        c.name == "performance" for c in exercise.checks) else checks_for(exercise.id)[0]
+        c.name == "performance" for c in exercise.checks) else checks_for(plan)[0]
     process = StudentProcess(str(path), exercise.backend, blocked=exercise.forbidden_imports,
                              forbidden_ops=exercise.forbidden_ops, device=device)
     out: dict = {t.key: [] for t in units_of}
@@ -652,11 +652,11 @@ def run_cuda_timing(ctx, plan: Plan) -> None:
 
 
 # -- input builders ------------------------------------------------------------------------------
-def _normal(ctx, shape, dtype="float64", scale=1.0):
+def normal(ctx, shape, dtype="float64", scale=1.0):
     return (ctx.rng.normal(0.0, scale, size=shape)).astype(dtype)
 
 
-def _keep_cache(ctx, fn: str, args, kwargs, index: int):
+def keep_cache(ctx, fn: str, args, kwargs, index: int):
     """Call the student's forward once (untimed) and return the handle of its ``cache``."""
     value = ctx.map(fn, [(tuple(args), dict(kwargs))], keep=(index,))[0]
     if not isinstance(value, (tuple, list)) or len(value) <= index \
@@ -666,239 +666,8 @@ def _keep_cache(ctx, fn: str, args, kwargs, index: int):
     return value[index]
 
 
-# ex01 -------------------------------------------------------------------------------------------
-def _ex01_timed(ctx, dtype):
-    return Inputs([_normal(ctx, (4096,), dtype, 4.0)])
-
-
-def _ex01_count(ctx, size):
-    return (_normal(ctx, (size["n"],), scale=4.0),), {}
-
-
-# ex02 -------------------------------------------------------------------------------------------
-#: Many samples with few features: a loop over the batch costs per sample, while a vectorised
-#: implementation (matmul, or einsum without BLAS) costs per multiply-add.
-def _ex02_affine(ctx, dtype):
-    return Inputs([_normal(ctx, (512, 2, 8), dtype), _normal(ctx, (16, 8), dtype),
-                   _normal(ctx, (8,), dtype)])
-
-
-def _ex02_softmax(ctx, dtype):
-    return Inputs([_normal(ctx, (256, 10), dtype, 3.0), ctx.rng.integers(0, 10, size=256)])
-
-
-def _ex02_params(ctx, D, H, C):
-    return {"W1": _normal(ctx, (D, H), scale=0.1), "b1": _normal(ctx, (H,), scale=0.1),
-            "W2": _normal(ctx, (H, C), scale=0.1), "b2": _normal(ctx, (C,), scale=0.1)}
-
-
-def _ex02_two_layer(ctx, dtype):
-    return Inputs([_normal(ctx, (512, 16)), ctx.rng.integers(0, 10, size=512),
-                   _ex02_params(ctx, 16, 16, 10)], {"reg": 0.1})
-
-
-def _ex02_count(fn):
-    def build(ctx, s):
-        N, D, M = s["N"], s["D"], 5
-        if fn == "affine_forward":
-            return (_normal(ctx, (N, D)), _normal(ctx, (D, M)), _normal(ctx, (M,))), {}
-        if fn == "affine_backward":
-            x, w, b = _normal(ctx, (N, D)), _normal(ctx, (D, M)), _normal(ctx, (M,))
-            return (_normal(ctx, (N, M)), _keep_cache(ctx, "affine_forward", (x, w, b), {}, 1)), {}
-        if fn == "relu_forward":
-            return (_normal(ctx, (N, D)),), {}
-        if fn == "relu_backward":
-            x = _normal(ctx, (N, D))
-            return (_normal(ctx, (N, D)), _keep_cache(ctx, "relu_forward", (x,), {}, 1)), {}
-        if fn == "softmax_loss":
-            return (_normal(ctx, (N, M)), ctx.rng.integers(0, M, size=N)), {}
-        return (_normal(ctx, (N, D)), ctx.rng.integers(0, M, size=N),
-                _ex02_params(ctx, D, 6, M)), {"reg": 0.1}
-    return build
-
-
-# ex03 -------------------------------------------------------------------------------------------
-def _ex03_timed(ctx, dtype):
-    w, dw = _normal(ctx, (64, 64)), _normal(ctx, (64, 64))
-    config = {"learning_rate": 1e-2, "epsilon": 1e-10, "cache": np.abs(_normal(ctx, (64, 64)))}
-    return Inputs([w, dw, config])
-
-
-def _ex03_count(ctx, s):
-    shape = (s["n"], s["n"] + 1)
-    return (_normal(ctx, shape), _normal(ctx, shape), {"learning_rate": 1e-2}), {}
-
-
-# ex04 -------------------------------------------------------------------------------------------
-def _ex04_timed(ctx, dtype):
-    return Inputs([_normal(ctx, (64, 64)), 0.3, True, codec.Rng(int(ctx.rng.integers(2**31)))])
-
-
-def _ex04_count(fn):
-    def build(ctx, s):
-        shape = (s["n"], s["n"] + 1)
-        x = _normal(ctx, shape)
-        rng = codec.Rng(int(ctx.rng.integers(2**31)))
-        if fn == "dropout_forward":
-            return (x, 0.3, True, rng), {}
-        return (_normal(ctx, shape), _keep_cache(ctx, "dropout_forward", (x, 0.3, True, rng), {}, 1)), {}
-    return build
-
-
-# ex05 -------------------------------------------------------------------------------------------
-def _ex05_timed(ctx, dtype):
-    return Inputs([64, 64, codec.Rng(int(ctx.rng.integers(2**31))), 1.0])
-
-
-def _ex05_count(ctx, s):
-    return (s["n"], s["n"] + 1, codec.Rng(int(ctx.rng.integers(2**31))), 1.0), {}
-
-
-# ex06 conv --------------------------------------------------------------------------------------
-#: CPU timing shapes. A loop over the batch costs per sample, a loop over output positions costs
-#: per position, while the reference's cost is per sample x position: one shape with many small
-#: images and one with few large images make each kind of loop dominate in one of them.
-CONV_CPU = {
-    "batch": {"N": 128, "C": 3, "H": 6, "F": 8, "K": 3},
-    "positions": {"N": 4, "C": 8, "H": 24, "F": 16, "K": 3},
-}
-CONV_GPU = {"N": 32, "C": 64, "H": 64, "F": 64, "K": 3}
-
-
-def _conv_arrays(ctx, s, dtype):
-    x = _normal(ctx, (s["N"], s["C"], s["H"], s["H"]), dtype)
-    w = _normal(ctx, (s["F"], s["C"], s["K"], s["K"]), dtype, 1.0 / math.sqrt(s["C"] * 9))
-    b = _normal(ctx, (s["F"],), dtype)
-    dout = _normal(ctx, (s["N"], s["F"], s["H"], s["H"]), dtype)  # stride 1, pad 1, K 3
-    return x, w, b, dout
-
-
-def _conv_fwd(shape):
-    def build(ctx, dtype):
-        x, w, b, _ = _conv_arrays(ctx, CONV_CPU[shape], dtype)
-        return Inputs([x, w, b], {"stride": 1, "pad": 1})
-    return build
-
-
-def _conv_bwd(shape):
-    def build(ctx, dtype):
-        x, w, b, dout = _conv_arrays(ctx, CONV_CPU[shape], dtype)
-        cache = _keep_cache(ctx, "conv_forward", (x, w, b), {"stride": 1, "pad": 1}, 1)
-        return Inputs([dout, cache], {}, [x, w, b, dout], {"stride": 1, "pad": 1})
-    return build
-
-
-def _conv_pair(ctx, dtype):
-    x, w, b, dout = _conv_arrays(ctx, CONV_GPU, dtype)
-    return Inputs([x, w, b], {"stride": 1, "pad": 1}, [x, w, b, dout], {"stride": 1, "pad": 1},
-                  then={"fn": "conv_backward", "args": [dout], "cache_index": 1})
-
-
-def _conv_count(fn):
-    def build(ctx, s):
-        size = {"N": s["N"], "C": 2, "H": s["H"], "F": 3, "K": 3}
-        x, w, b, dout = _conv_arrays(ctx, size, "float64")
-        if fn == "conv_forward":
-            return (x, w, b), {"stride": 1, "pad": 1}
-        return (dout, _keep_cache(ctx, "conv_forward", (x, w, b), {"stride": 1, "pad": 1}, 1)), {}
-    return build
-
-
-# ex07 LSTM --------------------------------------------------------------------------------------
-#: CPU timing shapes: a large batch of small cells (a loop over the batch dominates) and a few
-#: wide cells (a loop over the hidden units dominates).
-LSTM_CPU = {
-    "batch": {"N": 512, "D": 32, "H": 32},
-    "hidden": {"N": 16, "D": 32, "H": 256},
-}
-LSTM_GPU = {"N": 4096, "D": 1024, "H": 1024}
-
-
-def _lstm_arrays(ctx, s, dtype):
-    N, D, H = s["N"], s["D"], s["H"]
-    return (_normal(ctx, (N, D), dtype), _normal(ctx, (N, H), dtype), _normal(ctx, (N, H), dtype),
-            _normal(ctx, (D, 4 * H), dtype, 1 / math.sqrt(D)),
-            _normal(ctx, (H, 4 * H), dtype, 1 / math.sqrt(H)), _normal(ctx, (4 * H,), dtype),
-            _normal(ctx, (N, H), dtype), _normal(ctx, (N, H), dtype))
-
-
-def _lstm_fwd(shape):
-    def build(ctx, dtype):
-        return Inputs(list(_lstm_arrays(ctx, LSTM_CPU[shape], dtype)[:6]))
-    return build
-
-
-def _lstm_bwd(shape):
-    def build(ctx, dtype):
-        arrays = _lstm_arrays(ctx, LSTM_CPU[shape], dtype)
-        cache = _keep_cache(ctx, "lstm_step_forward", arrays[:6], {}, 2)
-        return Inputs([arrays[6], arrays[7], cache], {}, list(arrays))
-    return build
-
-
-def _lstm_pair(ctx, dtype):
-    arrays = _lstm_arrays(ctx, LSTM_GPU, dtype)
-    return Inputs(list(arrays[:6]), {}, list(arrays), {},
-                  then={"fn": "lstm_step_backward", "args": [arrays[6], arrays[7]], "cache_index": 2})
-
-
-def _lstm_count(fn):
-    def build(ctx, s):
-        arrays = _lstm_arrays(ctx, {"N": s["N"], "D": 3, "H": s["H"]}, "float64")
-        if fn == "lstm_step_forward":
-            return arrays[:6], {}
-        return (arrays[6], arrays[7], _keep_cache(ctx, "lstm_step_forward", arrays[:6], {}, 2)), {}
-    return build
-
-
-# ex08 attention ---------------------------------------------------------------------------------
-#: CPU timing shapes: many short sequences (a loop over the batch dominates) and few long ones
-#: (a loop over positions dominates).
-ATTN_CPU = {
-    "batch": {"N": 128, "T": 8, "D": 16, "dk": 8},
-    "positions": {"N": 2, "T": 96, "D": 16, "dk": 8},
-}
-ATTN_GPU = {"N": 32, "T": 1024, "D": 512, "dk": 64}
-
-
-def _attn_arrays(ctx, s, dtype):
-    N, T, D, dk = s["N"], s["T"], s["D"], s["dk"]
-    W = [_normal(ctx, (D, dk), dtype, 1 / math.sqrt(D)) for _ in range(3)]
-    return _normal(ctx, (N, T, D), dtype), W, _normal(ctx, (N, T, dk), dtype)
-
-
-def _attn_fwd(shape):
-    def build(ctx, dtype):
-        x, W, _ = _attn_arrays(ctx, ATTN_CPU[shape], dtype)
-        return Inputs([x, *W], {"causal": True})
-    return build
-
-
-def _attn_bwd(shape):
-    def build(ctx, dtype):
-        x, W, dout = _attn_arrays(ctx, ATTN_CPU[shape], dtype)
-        cache = _keep_cache(ctx, "attention_forward", (x, *W), {"causal": True}, 1)
-        return Inputs([dout, cache], {}, [x, *W, dout], {"causal": True})
-    return build
-
-
-def _attn_pair(ctx, dtype):
-    x, W, dout = _attn_arrays(ctx, ATTN_GPU, dtype)
-    return Inputs([x, *W], {"causal": True}, [x, *W, dout], {"causal": True},
-                  then={"fn": "attention_backward", "args": [dout], "cache_index": 1})
-
-
-def _attn_count(fn):
-    def build(ctx, s):
-        x, W, dout = _attn_arrays(ctx, {"N": s["N"], "T": s["T"], "D": 4, "dk": 4}, "float64")
-        if fn == "attention_forward":
-            return (x, *W), {"causal": True}
-        return (dout, _keep_cache(ctx, "attention_forward", (x, *W), {"causal": True}, 1)), {}
-    return build
-
-
 # -- CUDA correctness (float32 on the device, float64 oracles by torch autograd on the CPU) -----
-def _grads(fn, inputs, upstream):
+def cuda_grads(fn, inputs, upstream):
     """Run ``fn(*inputs)`` in float64 with autograd on the CPU; outputs and input gradients
     (the vector-Jacobian products with ``upstream``)."""
     import torch
@@ -927,204 +696,40 @@ def _cuda_compare(ctx, fn, values, expected, names):
                           "torch.float64 constants)")
 
 
-def _cuda_pair(ctx, fwd, bwd, inputs, kwargs, upstream, n_out, oracle, out_names, grad_names):
+def cuda_pair(ctx, fwd, bwd, inputs, kwargs, upstream, n_out, oracle, out_names, grad_names):
     f32 = [np.asarray(a, dtype=np.float32) for a in inputs]
     up32 = [np.asarray(u, dtype=np.float32) for u in upstream]
     value = ctx.map(fwd, [(tuple(f32), dict(kwargs))], keep=(n_out,))[0]
     value = expect_tuple(value, n_out + 1, fn=fwd, names="(outputs..., cache)")
-    outs, grads = _grads(oracle, [a.astype(np.float64) for a in f32], up32)
+    outs, grads = cuda_grads(oracle, [a.astype(np.float64) for a in f32], up32)
     _cuda_compare(ctx, fwd, value[:n_out], outs, out_names)
     back = expect_tuple(ctx.call(bwd, *up32, value[n_out]), len(grad_names), fn=bwd,
                         names="(" + ", ".join(grad_names) + ")")
     _cuda_compare(ctx, bwd, back, grads, grad_names)
 
 
-def _conv_cuda_values(ctx) -> None:
-    import torch.nn.functional as F
-    x, w, b, _ = _conv_arrays(ctx, {"N": 2, "C": 3, "H": 9, "F": 4, "K": 3}, "float64")
-    dout = _normal(ctx, (2, 4, 5, 5))  # stride 2, pad 1: 1 + (9 + 2 - 3) // 2 = 5
-    _cuda_pair(ctx, "conv_forward", "conv_backward", [x, w, b], {"stride": 2, "pad": 1}, [dout], 1,
-               lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), ["out"], ["dx", "dw", "db"])
+# -- what every plan uses -------------------------------------------------------------------------
+LOOP = "a Python loop over the elements; use numpy's elementwise operations on the whole array"
+BATCH = "a Python loop over the batch; use matrix products / broadcasting"
 
 
-def _lstm_oracle(x, h, c, Wx, Wh, b):
-    import torch
-    H = h.shape[1]
-    a = x @ Wx + h @ Wh + b
-    i, f, o = (torch.sigmoid(a[:, k * H:(k + 1) * H]) for k in range(3))
-    g = torch.tanh(a[:, 3 * H:])
-    nc = f * c + i * g
-    return o * torch.tanh(nc), nc
+def with_thresholds(plan: Plan, thresholds: dict) -> Plan:
+    """``plan`` with each CPU unit's threshold taken from ``thresholds`` (unit key -> T).
+
+    Raises:
+        KeyError: a timed unit has no threshold.
+    """
+    return dataclasses.replace(plan, timed=tuple(
+        dataclasses.replace(t, threshold=float(thresholds[t.key])) for t in plan.timed))
 
 
-def _lstm_cuda_values(ctx) -> None:
-    arrays = _lstm_arrays(ctx, {"N": 4, "D": 5, "H": 6}, "float64")
-    _cuda_pair(ctx, "lstm_step_forward", "lstm_step_backward", list(arrays[:6]), {},
-               list(arrays[6:]), 2, _lstm_oracle, ["next_h", "next_c"],
-               ["dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"])
-
-
-def _attn_oracle(x, Wq, Wk, Wv):
-    import torch
-    Q, K, V = x @ Wq, x @ Wk, x @ Wv
-    S = Q @ K.transpose(-2, -1) / math.sqrt(Wq.shape[1])
-    T = x.shape[1]
-    S = S.masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf"))
-    return torch.softmax(S, dim=-1) @ V
-
-
-def _attn_cuda_values(ctx) -> None:
-    x, W, dout = _attn_arrays(ctx, {"N": 2, "T": 5, "D": 6, "dk": 4}, "float64")
-    _cuda_pair(ctx, "attention_forward", "attention_backward", [x, *W], {"causal": True}, [dout],
-               1, _attn_oracle, ["out"], ["dx", "dWq", "dWk", "dWv"])
-
-
-# -- the plans -----------------------------------------------------------------------------------
-_LOOP = "a Python loop over the elements; use numpy's elementwise operations on the whole array"
-_BATCH = "a Python loop over the batch; use matrix products / broadcasting"
-
-#: Placeholder threshold of the CPU units below: the calibrated value comes from CPU_THRESHOLDS.
-CPU = 0.0
-
-#: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
-#: benchmarks/calibrate.py: T = calibrated_threshold(worst acceptable ratio, best looped ratio),
-#: rounded to two significant digits, over runs on an idle and on a busy 2-core machine. The
-#: measured ratios and margins are tabulated in docs/performance.md. Course configurations may
-#: override them ([exercises.exNN] thresholds).
-CPU_THRESHOLDS: dict[str, dict[str, float]] = {
-    "ex01": {"sigmoid": 10, "sigmoid_grad": 21},
-    "ex02": {"affine_forward": 28, "softmax_loss": 7.9, "two_layer_loss": 28},
-    "ex03": {"adagrad_update": 16},
-    "ex04": {"dropout_forward": 23},
-    "ex05": {"xavier_uniform": 20, "xavier_normal": 7.4},
-    "ex06": {"conv_forward[batch]": 26, "conv_forward[positions]": 36,
-             "conv_backward[batch]": 22, "conv_backward[positions]": 28},
-    "ex07": {"lstm_step_forward[batch]": 27, "lstm_step_forward[hidden]": 20,
-             "lstm_step_backward[batch]": 21, "lstm_step_backward[hidden]": 16},
-    "ex08": {"attention_forward[batch]": 12, "attention_forward[positions]": 21,
-             "attention_backward[batch]": 12, "attention_backward[positions]": 14},
-}
-
-PLANS: dict[str, Plan] = {
-    "ex01": Plan(
-        timed=(Timed("sigmoid", "sigmoid", _ex01_timed, CPU, _LOOP),
-               Timed("sigmoid_grad", "sigmoid_grad", _ex01_timed, CPU, _LOOP)),
-        counted=tuple(Counted(fn, _ex01_count, {"n": 16}, (("n", 64, "the size of z"),),
-                              {"n": "the elements of z"}, lambda sz: f"z of {sz['n']} elements")
-                      for fn in ("sigmoid", "sigmoid_grad")),
-        hint="apply np.exp, np.where, arithmetic to the whole array at once"),
-    "ex02": Plan(
-        timed=(Timed("affine_forward", "affine_forward", _ex02_affine, CPU, _BATCH),
-               Timed("softmax_loss", "softmax_loss", _ex02_softmax, CPU, _BATCH),
-               Timed("two_layer_loss", "two_layer_loss", _ex02_two_layer, CPU, _BATCH)),
-        counted=tuple(Counted(fn, _ex02_count(fn), {"N": 3, "D": 4},
-                              (("N", 9, "the batch size N"),) +
-                              ((("D", 12, "the input size D"),) if fn != "softmax_loss" else ()),
-                              {"N": "the samples of the batch", "D": "the features"})
-                      for fn in ("affine_forward", "affine_backward", "relu_forward",
-                                 "relu_backward", "softmax_loss", "two_layer_loss")),
-        hint="one matrix product for the whole batch (x.reshape(N, -1) @ w), boolean masks for "
-             "ReLU, fancy indexing scores[np.arange(N), y] for the loss"),
-    "ex03": Plan(
-        timed=(Timed("adagrad_update", "adagrad_update", _ex03_timed, CPU, _LOOP),),
-        counted=(Counted("adagrad_update", _ex03_count, {"n": 3}, (("n", 9, "the size of w"),),
-                         {"n": "the elements of w"},
-                         lambda sz: f"w of shape ({sz['n']}, {sz['n'] + 1})"),),
-        hint="the update is elementwise: write it with array arithmetic on w, dw and the cache"),
-    "ex04": Plan(
-        timed=(Timed("dropout_forward", "dropout_forward", _ex04_timed, CPU, _LOOP),),
-        counted=tuple(Counted(fn, _ex04_count(fn), {"n": 3}, (("n", 9, "the size of x"),),
-                              {"n": "the elements of x"},
-                              lambda sz: f"x of shape ({sz['n']}, {sz['n'] + 1})")
-                      for fn in ("dropout_forward", "dropout_backward")),
-        hint="draw the whole mask at once: rng.random(x.shape) >= p"),
-    "ex05": Plan(
-        timed=(Timed("xavier_uniform", "xavier_uniform", _ex05_timed, CPU, _LOOP),
-               Timed("xavier_normal", "xavier_normal", _ex05_timed, CPU, _LOOP)),
-        counted=tuple(Counted(fn, _ex05_count, {"n": 3}, (("n", 9, "fan_in and fan_out"),),
-                              {"n": "the entries of W"},
-                              lambda sz: f"fan_in={sz['n']}, fan_out={sz['n'] + 1}")
-                      for fn in ("xavier_uniform", "xavier_normal")),
-        hint="draw the whole matrix in one call: rng.uniform(-a, a, size=(fan_in, fan_out))"),
-    "ex06": Plan(
-        timed=tuple(
-            Timed(fn, fn, build(shape), CPU, cause, f"{fn} on {what}", f"{fn}[{shape}]",
-                  (shape,))
-            for fn, build in (("conv_forward", _conv_fwd), ("conv_backward", _conv_bwd))
-            for shape, what, cause in (
-                ("batch", "many small images (N=128, 6x6)",
-                 "a Python loop over the batch; handle all N images at once: one im2col matrix "
-                 "(unfold) and one matrix product"),
-                ("positions", "few large images (N=4, 24x24)",
-                 "a Python loop over output positions; gather every window at once with unfold "
-                 "and use one matrix product (col2im may loop over the kernel offsets only)"))),
-        counted=tuple(Counted(fn, _conv_count(fn), {"N": 2, "H": 5},
-                              (("N", 6, "the batch size N"), ("H", 11, "the image size H = W")),
-                              {"N": "the batch", "H": "output positions"})
-                      for fn in ("conv_forward", "conv_backward")),
-        gpu_timed=(Timed("conv_forward", "conv_pair", _conv_pair, 20.0,
-                         "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
-                         "conv_forward + conv_backward"),),
-        gpu_values=_conv_cuda_values,
-        hint="x_pad.unfold(2, HH, stride).unfold(3, WW, stride) gives every window at once"),
-    "ex07": Plan(
-        timed=tuple(
-            Timed(fn, fn, build(shape), CPU, cause, f"{fn} on {what}", f"{fn}[{shape}]",
-                  (shape,))
-            for fn, build in (("lstm_step_forward", _lstm_fwd), ("lstm_step_backward", _lstm_bwd))
-            for shape, what, cause in (
-                ("batch", "a large batch of small cells (N=512, H=32)",
-                 "a Python loop over the batch; one matrix product x @ Wx + prev_h @ Wh + b "
-                 "computes the gates of every sample"),
-                ("hidden", "a few wide cells (N=16, H=256)",
-                 "a Python loop over the hidden units; compute all four gates as (N, 4H) blocks "
-                 "and slice their columns"))),
-        counted=tuple(Counted(fn, _lstm_count(fn), {"N": 2, "H": 4},
-                              (("N", 6, "the batch size N"), ("H", 12, "the hidden size H")),
-                              {"N": "the batch", "H": "the hidden units"})
-                      for fn in ("lstm_step_forward", "lstm_step_backward")),
-        gpu_timed=(Timed("lstm_step_forward", "lstm_pair", _lstm_pair, 10.0,
-                         "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
-                         "lstm_step_forward + lstm_step_backward"),),
-        gpu_values=_lstm_cuda_values,
-        hint="one matrix product x @ Wx + prev_h @ Wh + b for all four gates, then slice columns"),
-    "ex08": Plan(
-        timed=tuple(
-            Timed(fn, fn, build(shape), CPU, cause, f"{fn} on {what}", f"{fn}[{shape}]",
-                  (shape,))
-            for fn, build in (("attention_forward", _attn_fwd), ("attention_backward", _attn_bwd))
-            for shape, what, cause in (
-                ("batch", "many short sequences (N=128, T=8)",
-                 "a Python loop over the batch; use batched matrix products on (N, T, ...) "
-                 "tensors (Q @ K.transpose(-2, -1))"),
-                ("positions", "few long sequences (N=2, T=96)",
-                 "a Python loop over positions; compute all scores at once (Q @ K.transpose(-2, "
-                 "-1)) and mask them with torch.triu"))),
-        counted=tuple(Counted(fn, _attn_count(fn), {"N": 2, "T": 3},
-                              (("N", 6, "the batch size N"), ("T", 9, "the sequence length T")),
-                              {"N": "the batch", "T": "positions"})
-                      for fn in ("attention_forward", "attention_backward")),
-        gpu_timed=(Timed("attention_forward", "attention_pair", _attn_pair, 15.0,
-                         "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
-                         "attention_forward + attention_backward"),),
-        gpu_values=_attn_cuda_values,
-        hint="batched matrix products over (N, T, ...) tensors and torch.triu for the causal mask"),
-}
-
-
-PLANS = {ex_id: dataclasses.replace(plan, timed=tuple(
-    dataclasses.replace(t, threshold=CPU_THRESHOLDS[ex_id][t.key]) for t in plan.timed))
-    for ex_id, plan in PLANS.items()}
-
-
-def checks_for(exercise_id: str, points: float = 1.0) -> tuple[Check, ...]:
+def checks_for(plan: Plan, points: float = 1.0) -> tuple[Check, ...]:
     """The performance checks of one exercise, to splice into its ``checks`` tuple.
 
     Returns ``performance`` and ``op_count`` (both kind ``performance``; ``points`` each) and,
     for exercises with a GPU plan, ``cuda_values`` (kind ``value``) and ``cuda_performance``
     (kind ``performance``), which skip without CUDA.
     """
-    plan = PLANS[exercise_id]
     timed = sorted({t.fn for t in plan.timed})
     counted = sorted({c.fn for c in plan.counted})
     checks = [

@@ -1,16 +1,9 @@
-"""ex02 backprop: affine, ReLU and softmax cross-entropy layers, then a two-layer network.
-
-Oracles: the forward formulas below, in float64. Reference gradients are central differences of
-these oracle forwards (see :mod:`grader.checks.gradients`), so no hand-written backward pass
-ships with the grader. The layers are checked one by one before the whole network, so a student
-sees which layer is wrong.
-"""
+"""Checks of ex02 (the exercise is declared in ``__init__``; see its docstring)."""
 from __future__ import annotations
 
 import numpy as np
 
 from grader.checks.common import assert_unchanged, forbidden_check, signature_check
-from grader.checks.performance import checks_for as performance_checks
 from grader.checks.compare import assert_close, expect_array, expect_tuple
 from grader.checks.gradients import compare_gradient, numerical_gradient, probe_coords
 from grader.spec import Check, Exercise, Fail, Function
@@ -366,53 +359,3 @@ def check_inputs_untouched(ctx) -> None:
         if not isinstance(after, dict) or not np.array_equal(np.asarray(after.get(k)), params[k]):
             raise Fail(f"two_layer_loss changed params['{k}'] in place. Hint: compute "
                        "W1 + reg * W1 into a new array; never `W1 += ...`")
-
-
-EXERCISE = Exercise(
-    id="ex02", slug="backprop", title="Backpropagation through a two-layer network", backend="numpy",
-    functions=(
-        Function("affine_forward", ("x", "w", "b"), 2),
-        Function("affine_backward", ("dout", "cache"), 3),
-        Function("relu_forward", ("x",), 2),
-        Function("relu_backward", ("dout", "cache"), 1),
-        Function("softmax_loss", ("scores", "y"), 2),
-        Function("two_layer_loss", ("X", "y", "params", "reg"), 2),
-    ),
-    forbidden_imports=("torch", "scipy", "jax"),
-    checks=(
-        signature_check(probe, 1),
-        Check("affine_forward", "value", 2, check_affine_forward, ("affine_forward",),
-              "affine_forward on inputs with extra dimensions and N = 1"),
-        Check("affine_backward", "gradient", 3, check_affine_backward,
-              ("affine_forward", "affine_backward"),
-              "dx, dw, db against numerical gradients of the oracle"),
-        Check("relu_forward", "value", 1, check_relu_forward, ("relu_forward",), "max(0, x)"),
-        Check("relu_backward", "gradient", 1, check_relu_backward, ("relu_forward", "relu_backward"),
-              "dx against numerical gradients, inputs away from the kink"),
-        Check("softmax_loss", "value", 2, check_softmax_loss, ("softmax_loss",),
-              "loss and dscores against the oracle"),
-        Check("softmax_gradient", "gradient", 2, check_softmax_gradient, ("softmax_loss",),
-              "dscores against central differences of the student's own loss"),
-        Check("softmax_stability", "property", 2, check_softmax_stability, ("softmax_loss",),
-              "finite, warning-free and accurate for scores of 1e3-1e4"),
-        Check("two_layer_loss", "value", 2, check_two_layer_loss, ("two_layer_loss",),
-              "loss with and without regularisation"),
-        Check("two_layer_gradients", "gradient", 3, check_two_layer_gradients, ("two_layer_loss",),
-              "every gradient against numerical gradients of the oracle network"),
-        Check("inputs_untouched", "property", 1, check_inputs_untouched, (),
-              "no function changes its arrays in place"),
-        *performance_checks("ex02"),
-        forbidden_check(1),
-    ),
-    teaching=r"""
-Each layer has a forward pass returning `(out, cache)` and a backward pass taking the upstream
-gradient `dout` and the cache.
-
-* affine: $\mathrm{out} = x_2 W + b$ with $x_2$ = `x.reshape(N, -1)`; $dx = dout\,W^\top$ reshaped
-  like $x$, $dW = x_2^\top dout$, $db = \sum_n dout_n$.
-* ReLU: $\max(0, x)$; $dx = dout \odot [x > 0]$.
-* softmax cross-entropy: $L = -\frac1N \sum_n \log p_{n, y_n}$ with
-  $p = \mathrm{softmax}(s - \max s)$; $\partial L / \partial s = (p - \mathrm{onehot}(y)) / N$.
-* two-layer net: affine - ReLU - affine - softmax, plus $\tfrac12 \lambda (\|W_1\|^2 + \|W_2\|^2)$.
-""",
-)

@@ -1,0 +1,32 @@
+"""The timing and counting plan of ex01 (measured by :mod:`grader.checks.performance`)."""
+from __future__ import annotations
+
+import math  # noqa: F401
+
+import numpy as np  # noqa: F401
+
+from grader.checks.performance import (BATCH, LOOP, Counted, Inputs, Plan, Timed,  # noqa: F401
+                                       cuda_pair, keep_cache, normal, with_thresholds)
+from grader.runner import codec  # noqa: F401
+
+
+# ex01 -------------------------------------------------------------------------------------------
+def _ex01_timed(ctx, dtype):
+    return Inputs([normal(ctx, (4096,), dtype, 4.0)])
+
+
+def _ex01_count(ctx, size):
+    return (normal(ctx, (size["n"],), scale=4.0),), {}
+
+
+#: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
+#: benchmarks/calibrate.py (docs/performance.md); a course may override them.
+THRESHOLDS = {"sigmoid": 10, "sigmoid_grad": 21}
+
+PLAN = with_thresholds(Plan(
+        timed=(Timed("sigmoid", "sigmoid", _ex01_timed, 0.0, LOOP),
+               Timed("sigmoid_grad", "sigmoid_grad", _ex01_timed, 0.0, LOOP)),
+        counted=tuple(Counted(fn, _ex01_count, {"n": 16}, (("n", 64, "the size of z"),),
+                              {"n": "the elements of z"}, lambda sz: f"z of {sz['n']} elements")
+                      for fn in ("sigmoid", "sigmoid_grad")),
+        hint="apply np.exp, np.where, arithmetic to the whole array at once"), THRESHOLDS)

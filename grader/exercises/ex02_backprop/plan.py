@@ -1,0 +1,70 @@
+"""The timing and counting plan of ex02 (measured by :mod:`grader.checks.performance`)."""
+from __future__ import annotations
+
+import math  # noqa: F401
+
+import numpy as np  # noqa: F401
+
+from grader.checks.performance import (BATCH, LOOP, Counted, Inputs, Plan, Timed,  # noqa: F401
+                                       cuda_pair, keep_cache, normal, with_thresholds)
+from grader.runner import codec  # noqa: F401
+
+
+# ex02 -------------------------------------------------------------------------------------------
+#: Many samples with few features: a loop over the batch costs per sample, while a vectorised
+#: implementation (matmul, or einsum without BLAS) costs per multiply-add.
+def _ex02_affine(ctx, dtype):
+    return Inputs([normal(ctx, (512, 2, 8), dtype), normal(ctx, (16, 8), dtype),
+                   normal(ctx, (8,), dtype)])
+
+
+def _ex02_softmax(ctx, dtype):
+    return Inputs([normal(ctx, (256, 10), dtype, 3.0), ctx.rng.integers(0, 10, size=256)])
+
+
+def _ex02_params(ctx, D, H, C):
+    return {"W1": normal(ctx, (D, H), scale=0.1), "b1": normal(ctx, (H,), scale=0.1),
+            "W2": normal(ctx, (H, C), scale=0.1), "b2": normal(ctx, (C,), scale=0.1)}
+
+
+def _ex02_two_layer(ctx, dtype):
+    return Inputs([normal(ctx, (512, 16)), ctx.rng.integers(0, 10, size=512),
+                   _ex02_params(ctx, 16, 16, 10)], {"reg": 0.1})
+
+
+def _ex02_count(fn):
+    def build(ctx, s):
+        N, D, M = s["N"], s["D"], 5
+        if fn == "affine_forward":
+            return (normal(ctx, (N, D)), normal(ctx, (D, M)), normal(ctx, (M,))), {}
+        if fn == "affine_backward":
+            x, w, b = normal(ctx, (N, D)), normal(ctx, (D, M)), normal(ctx, (M,))
+            return (normal(ctx, (N, M)), keep_cache(ctx, "affine_forward", (x, w, b), {}, 1)), {}
+        if fn == "relu_forward":
+            return (normal(ctx, (N, D)),), {}
+        if fn == "relu_backward":
+            x = normal(ctx, (N, D))
+            return (normal(ctx, (N, D)), keep_cache(ctx, "relu_forward", (x,), {}, 1)), {}
+        if fn == "softmax_loss":
+            return (normal(ctx, (N, M)), ctx.rng.integers(0, M, size=N)), {}
+        return (normal(ctx, (N, D)), ctx.rng.integers(0, M, size=N),
+                _ex02_params(ctx, D, 6, M)), {"reg": 0.1}
+    return build
+
+
+#: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
+#: benchmarks/calibrate.py (docs/performance.md); a course may override them.
+THRESHOLDS = {"affine_forward": 28, "softmax_loss": 7.9, "two_layer_loss": 28}
+
+PLAN = with_thresholds(Plan(
+        timed=(Timed("affine_forward", "affine_forward", _ex02_affine, 0.0, BATCH),
+               Timed("softmax_loss", "softmax_loss", _ex02_softmax, 0.0, BATCH),
+               Timed("two_layer_loss", "two_layer_loss", _ex02_two_layer, 0.0, BATCH)),
+        counted=tuple(Counted(fn, _ex02_count(fn), {"N": 3, "D": 4},
+                              (("N", 9, "the batch size N"),) +
+                              ((("D", 12, "the input size D"),) if fn != "softmax_loss" else ()),
+                              {"N": "the samples of the batch", "D": "the features"})
+                      for fn in ("affine_forward", "affine_backward", "relu_forward",
+                                 "relu_backward", "softmax_loss", "two_layer_loss")),
+        hint="one matrix product for the whole batch (x.reshape(N, -1) @ w), boolean masks for "
+             "ReLU, fancy indexing scores[np.arange(N), y] for the loss"), THRESHOLDS)

@@ -1,0 +1,99 @@
+"""The timing and counting plan of ex08 (measured by :mod:`grader.checks.performance`)."""
+from __future__ import annotations
+
+import math  # noqa: F401
+
+import numpy as np  # noqa: F401
+
+from grader.checks.performance import (BATCH, LOOP, Counted, Inputs, Plan, Timed,  # noqa: F401
+                                       cuda_pair, keep_cache, normal, with_thresholds)
+from grader.runner import codec  # noqa: F401
+
+
+# ex08 attention ---------------------------------------------------------------------------------
+#: CPU timing shapes: many short sequences (a loop over the batch dominates) and few long ones
+#: (a loop over positions dominates).
+ATTN_CPU = {
+    "batch": {"N": 128, "T": 8, "D": 16, "dk": 8},
+    "positions": {"N": 2, "T": 96, "D": 16, "dk": 8},
+}
+ATTN_GPU = {"N": 32, "T": 1024, "D": 512, "dk": 64}
+
+
+def _attn_arrays(ctx, s, dtype):
+    N, T, D, dk = s["N"], s["T"], s["D"], s["dk"]
+    W = [normal(ctx, (D, dk), dtype, 1 / math.sqrt(D)) for _ in range(3)]
+    return normal(ctx, (N, T, D), dtype), W, normal(ctx, (N, T, dk), dtype)
+
+
+def _attn_fwd(shape):
+    def build(ctx, dtype):
+        x, W, _ = _attn_arrays(ctx, ATTN_CPU[shape], dtype)
+        return Inputs([x, *W], {"causal": True})
+    return build
+
+
+def _attn_bwd(shape):
+    def build(ctx, dtype):
+        x, W, dout = _attn_arrays(ctx, ATTN_CPU[shape], dtype)
+        cache = keep_cache(ctx, "attention_forward", (x, *W), {"causal": True}, 1)
+        return Inputs([dout, cache], {}, [x, *W, dout], {"causal": True})
+    return build
+
+
+def _attn_pair(ctx, dtype):
+    x, W, dout = _attn_arrays(ctx, ATTN_GPU, dtype)
+    return Inputs([x, *W], {"causal": True}, [x, *W, dout], {"causal": True},
+                  then={"fn": "attention_backward", "args": [dout], "cache_index": 1})
+
+
+def _attn_count(fn):
+    def build(ctx, s):
+        x, W, dout = _attn_arrays(ctx, {"N": s["N"], "T": s["T"], "D": 4, "dk": 4}, "float64")
+        if fn == "attention_forward":
+            return (x, *W), {"causal": True}
+        return (dout, keep_cache(ctx, "attention_forward", (x, *W), {"causal": True}, 1)), {}
+    return build
+
+
+def _attn_oracle(x, Wq, Wk, Wv):
+    import torch
+    Q, K, V = x @ Wq, x @ Wk, x @ Wv
+    S = Q @ K.transpose(-2, -1) / math.sqrt(Wq.shape[1])
+    T = x.shape[1]
+    S = S.masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf"))
+    return torch.softmax(S, dim=-1) @ V
+
+
+def _attn_cuda_values(ctx) -> None:
+    x, W, dout = _attn_arrays(ctx, {"N": 2, "T": 5, "D": 6, "dk": 4}, "float64")
+    cuda_pair(ctx, "attention_forward", "attention_backward", [x, *W], {"causal": True}, [dout],
+               1, _attn_oracle, ["out"], ["dx", "dWq", "dWk", "dWv"])
+
+
+#: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
+#: benchmarks/calibrate.py (docs/performance.md); a course may override them.
+THRESHOLDS = {"attention_forward[batch]": 12, "attention_forward[positions]": 21,
+             "attention_backward[batch]": 12, "attention_backward[positions]": 14}
+
+PLAN = with_thresholds(Plan(
+        timed=tuple(
+            Timed(fn, fn, build(shape), 0.0, cause, f"{fn} on {what}", f"{fn}[{shape}]",
+                  (shape,))
+            for fn, build in (("attention_forward", _attn_fwd), ("attention_backward", _attn_bwd))
+            for shape, what, cause in (
+                ("batch", "many short sequences (N=128, T=8)",
+                 "a Python loop over the batch; use batched matrix products on (N, T, ...) "
+                 "tensors (Q @ K.transpose(-2, -1))"),
+                ("positions", "few long sequences (N=2, T=96)",
+                 "a Python loop over positions; compute all scores at once (Q @ K.transpose(-2, "
+                 "-1)) and mask them with torch.triu"))),
+        counted=tuple(Counted(fn, _attn_count(fn), {"N": 2, "T": 3},
+                              (("N", 6, "the batch size N"), ("T", 9, "the sequence length T")),
+                              {"N": "the batch", "T": "positions"})
+                      for fn in ("attention_forward", "attention_backward")),
+        gpu_timed=(Timed("attention_forward", "attention_pair", _attn_pair, 15.0,
+                         "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
+                         "attention_forward + attention_backward"),),
+        gpu_values=_attn_cuda_values,
+        hint="batched matrix products over (N, T, ...) tensors and torch.triu for the causal mask"), THRESHOLDS)
