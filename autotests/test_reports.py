@@ -1,7 +1,8 @@
 """Report formats of one run: JUnit XML, Gradescope results.json, the GitHub step summary.
 
 Every format is produced by the real ``dlgrade check`` (a subprocess, as in CI) from one graded
-report, validated against a schema shipped in ``autotests/schemas/`` (JUnit: an XSD, also
+report, validated against schemas shipped in ``autotests/schemas/`` (JUnit: ``junit-10.xsd``, the
+Jenkins xUnit plugin's schema, copied from its public source, and ``junit.xsd``, both also
 validated against pytest's own JUnit output; Gradescope: a JSON schema of its documented format),
 and read back with the format's own library (junitparser) to compare with the JSON report.
 """
@@ -53,10 +54,45 @@ def _check(repo: Path, *args, env=None):
                           capture_output=True, text=True, env=full_env, timeout=120)
 
 
+class _BothSchemas:
+    """The two JUnit schemas as one: valid means valid against both."""
+
+    def __init__(self, schemas):
+        self.schemas = schemas
+
+    def validate(self, source) -> None:
+        for schema in self.schemas:
+            schema.validate(source)
+
+    def is_valid(self, source) -> bool:
+        return all(schema.is_valid(source) for schema in self.schemas)
+
+
 @pytest.fixture(scope="module")
 def xsd():
+    """junit-10.xsd (Jenkins' xUnit plugin) and autotests' own junit.xsd together."""
     xmlschema = pytest.importorskip("xmlschema")
-    return xmlschema.XMLSchema(str(SCHEMAS / "junit.xsd"))
+    return _BothSchemas([xmlschema.XMLSchema(str(SCHEMAS / "junit-10.xsd")),
+                         xmlschema.XMLSchema(str(SCHEMAS / "junit.xsd"))])
+
+
+def test_jenkins_schema_refuses_skipped_on_testsuites():
+    """What junit-10.xsd refuses and dlgrade therefore never writes: a ``skipped`` count on the
+    root (junitparser's update_statistics adds one; junit.write removes it)."""
+    xmlschema = pytest.importorskip("xmlschema")
+    jenkins = xmlschema.XMLSchema(str(SCHEMAS / "junit-10.xsd"))
+    doc = ('<testsuites name="d" tests="1" failures="0" errors="0"{}><testsuite name="s" '
+           'tests="1" failures="0" errors="0" skipped="1"><testcase name="c"><skipped/>'
+           '</testcase></testsuite></testsuites>')
+    assert jenkins.is_valid(doc.format(""))
+    assert not jenkins.is_valid(doc.format(' skipped="1"'))
+    from grader.report import junit
+    from grader.results import CheckResult, ExerciseResult, Report
+    ex = ExerciseResult("ex01", "sigmoid", "p", [CheckResult("performance", "performance", "skip",
+                                                             0.0, 0.0, 0.0, "off")])
+    text = junit.to_string(Report(seed=1, device="cpu", exercises=[ex]))
+    assert jenkins.is_valid(text)
+    assert "<testsuites" in text and 'skipped="1"' in text  # on the suite, not the root
 
 
 @pytest.fixture(scope="module")
@@ -176,14 +212,67 @@ def test_gradescope_validates_and_adds_up(graded, gradescope_schema):
         assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
         assert data["score"] == report["score"]
         assert sum(t["max_score"] for t in data["tests"]) == report["max_score"]
-        checks = [c for e in report["exercises"] for c in e["checks"]]
-        assert len(data["tests"]) == len(checks)
-        for t, c in zip(data["tests"], checks):
-            assert t["status"] == ("passed" if c["status"] in ("pass", "skip") else "failed")
+        checks = [(e, c) for e in report["exercises"] for c in e["checks"]]
+        judged = [c for _, c in checks if c["status"] != "skip"]
+        skipped = [f"{e['id']}.{c['name']}" for e, c in checks if c["status"] == "skip"]
+        if name in ("correct", "buggy"):  # --no-perf: the performance checks are skipped
+            assert skipped
+        # A skipped check is no test (Gradescope would show 0 of 0 as passed); it is named in
+        # the top-level output and in extra_data instead.
+        assert len(data["tests"]) == len(judged)
+        assert data["extra_data"]["skipped"] == skipped
+        assert ("Not judged here" in data["output"]) == bool(skipped)
+        for name in skipped:
+            assert name.split(".")[1] in data["output"]
+            assert not any(t["name"].endswith(": " + name.split(".")[1]) for t in data["tests"])
+        for t, c in zip(data["tests"], judged):
+            assert t["status"] == ("passed" if c["status"] == "pass" else "failed")
             assert t["score"] == c["score"] and t["max_score"] == c["max_score"]
             assert t["extra_data"]["dlgrade_status"] == c["status"]
             if c["status"] in ("fail", "error"):
                 assert t["output"].startswith(c["status"] + ": ")
+        assert "leaderboard" not in data  # only when the course asks for it
+
+
+def test_gradescope_leaderboard_when_the_course_asks(tmp_path, gradescope_schema):
+    """``[gradescope] leaderboard = true`` in dlgrade.toml: one entry per timed function of each
+    passing performance check, the value being what that check measured (its ``metrics`` in the
+    JSON report), lower is better."""
+    repo = _repo(tmp_path, "lb", (ROOT / "solutions" / "ex01_sigmoid.py").read_text())
+    (repo / "dlgrade.toml").write_text("[gradescope]\nleaderboard = true\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT")}
+    proc = subprocess.run([*DLGRADE, "check", "ex01", "--seed", "5", "--json", "r.json",
+                           "--gradescope", "gs.json"], cwd=repo, capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    data = json.loads((repo / "gs.json").read_text())
+    assert not list(gradescope_schema.iter_errors(data))
+    report = json.loads((repo / "r.json").read_text())
+    want = [{"name": f"ex01 {unit} (x reference)", "value": m["ratio"], "order": "asc"}
+            for e in report["exercises"] for c in e["checks"]
+            if c["kind"] == "performance" and c["status"] == "pass"
+            for unit, m in c.get("metrics", {}).items()]
+    assert data["leaderboard"] == want
+    perf = next(c for c in report["exercises"][0]["checks"] if c["name"] == "performance")
+    if perf["status"] == "pass":  # a loaded machine may fail the timing: then no entry
+        assert want and all(m["value"] > 0 for m in want)
+    # Built from a report directly (no timing noise): the CPU ratio and the CUDA milliseconds.
+    from grader.report import gradescope
+    from grader.results import CheckResult, ExerciseResult, Report
+    checks = [CheckResult("performance", "performance", "pass", 1.0, 1.0,
+                          metrics={"conv_forward[batch]": {"ratio": 2.5, "ms": 1.2}}),
+              CheckResult("cuda_performance", "performance", "pass", 1.0, 1.0,
+                          metrics={"conv_forward": {"ratio": 3.0, "ms": 0.25}}),
+              CheckResult("op_count", "performance", "fail", 0.0, 1.0, message="loop")]
+    rep = Report(seed=1, device="cuda", exercises=[ExerciseResult("ex06", "conv", "p", checks)])
+    built = gradescope.build(rep, with_leaderboard=True)
+    assert not list(gradescope_schema.iter_errors(built))
+    assert built["leaderboard"] == [
+        {"name": "ex06 conv_forward[batch] (x reference)", "value": 2.5, "order": "asc"},
+        {"name": "ex06 conv_forward (CUDA ms)", "value": 0.25, "order": "asc"}]
+    bad = dict(built, leaderboard=[{"name": "x", "value": 1, "order": "up"}])
+    assert not gradescope_schema.is_valid(bad)
 
 
 def test_gradescope_schema_rejects_undocumented_keys(gradescope_schema):

@@ -204,7 +204,8 @@ def check(exercise_ids, all_, path, seed, json_path, junit_path, gradescope_path
     from grader.engine import clear_report_paths
     clear_report_paths((junit_path, gradescope_path))
     from grader.report.summary import write_ci_reports
-    write_ci_reports(report, console, junit_path=junit_path, gradescope_path=gradescope_path)
+    write_ci_reports(report, console, junit_path=junit_path, gradescope_path=gradescope_path,
+                     leaderboard=course.leaderboard)
     sys.exit(report.exit_code())
 
 

@@ -15,6 +15,9 @@ table with ``tool.dlgrade``)::
     cpu_s = 120                # CPU seconds of the student process
     file_mb = 1                # largest file (and captured output) it may write
 
+    [gradescope]
+    leaderboard = true         # Gradescope results carry a leaderboard entry per timed function
+
     [exercises.ex06]           # ex06, ex6, 6 and conv name the same exercise
     device = "cpu"
     memory_mb = 4096           # any key of [limits]
@@ -29,6 +32,11 @@ each, ``dlgrade.toml`` before ``pyproject.toml``; the first file found is used. 
 ``dlgrade check`` in their repository uses the course configuration shipped there; a submission
 graded from outside (``--path submissions/alice`` from the instructor's directory) never has its
 own configuration read, so it cannot give itself points or loosen thresholds.
+
+A course configuration packaged with the grader (``grader/course/dlgrade.toml``, written into
+the wheel ``dlgrade release`` vendors into a student starter repository) comes before all of
+these: a student's CI and a student's machine grade with the course's own configuration, and no
+file in the student's repository replaces it.
 
 Every mistake is a :class:`ConfigError` with a one-line message naming the file, the table, the
 key, what was expected and what was found. Parsing uses :mod:`tomllib` (Python 3.11+, else the
@@ -58,7 +66,10 @@ LIMIT_KEYS = {
     "cpu_s": ("cpu_seconds", 1.0),
     "file_mb": ("file_bytes", 1024.0**2),
 }
-TOP_KEYS = ("device", "perf", "limits", "exercises")
+TOP_KEYS = ("device", "perf", "limits", "exercises", "gradescope")
+GRADESCOPE_KEYS = ("leaderboard",)
+#: The course configuration packaged into the grader's wheel by ``dlgrade release``.
+PACKAGED = Path(__file__).resolve().parent / "course" / "dlgrade.toml"
 EXERCISE_KEYS = ("device", "points", "thresholds", "gpu_thresholds", "gpu_budget_ms",
                  *LIMIT_KEYS)
 
@@ -81,6 +92,7 @@ class CourseConfig:
         points: exercise id -> {check name: points}.
         performance: exercise id -> {"thresholds": {...}, "gpu_thresholds": {...},
             "gpu_budget_ms": {...}} (what :mod:`grader.checks.performance` reads).
+        leaderboard: ``[gradescope] leaderboard``: Gradescope results get leaderboard entries.
     """
 
     source: Path | None = None
@@ -90,10 +102,13 @@ class CourseConfig:
     devices: dict = field(default_factory=dict)
     points: dict = field(default_factory=dict)
     performance: dict = field(default_factory=dict)
+    leaderboard: bool = False
 
 
 def find(path: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None) -> Path | None:
     """The configuration file to use, or None (see the module docstring for the order)."""
+    if PACKAGED.is_file():
+        return PACKAGED
     here = Path(cwd) if cwd is not None else Path.cwd()
     places = [here]
     if path is not None:
@@ -166,6 +181,13 @@ def load(file: str | os.PathLike | None, exercises=None) -> CourseConfig:
         if not isinstance(data["perf"], bool):
             raise ConfigError(f"{where}{prefix}perf must be true or false, got {data['perf']!r}")
         cfg.perf = data["perf"]
+    gradescope = _table(data, "gradescope", where, prefix)
+    _unknown(gradescope, GRADESCOPE_KEYS, where + f"[{prefix}gradescope]")
+    if "leaderboard" in gradescope:
+        if not isinstance(gradescope["leaderboard"], bool):
+            raise ConfigError(f"{where}[{prefix}gradescope] leaderboard must be true or false, "
+                              f"got {gradescope['leaderboard']!r}")
+        cfg.leaderboard = gradescope["leaderboard"]
     base = _limits(Limits(), _table(data, "limits", where, prefix), where + f"[{prefix}limits]")
     tables = _table(data, "exercises", where, prefix)
     by_id = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import threading
 import time
 import zlib
@@ -72,6 +73,8 @@ class Context:
             inputs are reproducible on their own.
         source: the student's source text (for static checks).
         calls: number of calls made to student functions by this check.
+        metrics: what the check measured, by unit (kept in the result when it passes; the
+            performance checks record ``{"ratio", "ms"}`` per timed function).
     """
 
     def __init__(self, exercise: Exercise, check: Check, seed: int, device: str,
@@ -84,6 +87,7 @@ class Context:
         self.process = process
         self.source = source
         self.calls = 0
+        self.metrics: dict = {}
         self.violations: list[str] = []
         self.warnings: list[str] = []
         self.global_rng_changed: list[list[str]] = []
@@ -221,12 +225,13 @@ _HINTS = {
 
 
 def _result(check: Check, status: str, message: str = "", t0: float | None = None,
-            calls: int = 0, output: str = "") -> CheckResult:
+            calls: int = 0, output: str = "", metrics: dict | None = None) -> CheckResult:
     score = check.points if status == "pass" else 0.0
     max_score = 0.0 if status == "skip" else check.points
     return CheckResult(check.name, check.kind, status, float(score), float(max_score),
                        time.perf_counter() - t0 if t0 is not None else 0.0, message, calls,
-                       check.description, output)
+                       check.description, output,
+                       dict(metrics) if metrics and status == "pass" else {})
 
 
 def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
@@ -326,7 +331,7 @@ def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
             violations.extend(ctx.violations)
             if status in ("fail", "error"):
                 msg += reproduce
-            res.checks.append(_result(check, status, msg, t0, ctx.calls))
+            res.checks.append(_result(check, status, msg, t0, ctx.calls, metrics=ctx.metrics))
     finally:
         process.close()
     # Fail closed: speed earns points only for code shown to be right. A performance check keeps
@@ -423,7 +428,8 @@ def grade(exercises: list[Exercise], path: str | os.PathLike, opts: Options,
         The :class:`Report`.
     """
     warm_up({e.backend for e in exercises})
-    preimport(m for e in exercises for m in e.oracle_modules)
+    importing = preimport(m for e in exercises for m in e.oracle_modules
+                          if m not in sys.modules)
     report = Report(seed=opts.seed, device=opts.device)
     for ex in exercises:
         if progress:
@@ -440,6 +446,12 @@ def grade(exercises: list[Exercise], path: str | os.PathLike, opts: Options,
         report.exercises.append(result)
         if progress:
             progress(ex, result)
+    # Never return with the import still running: a caller that ends its interpreter next (pytest
+    # after an exercise whose file is missing) would shut down under it, the import would fail
+    # half-way ("can't register atexit after shutdown"), a second thread would import torch
+    # again, and the interpreter's finalisation then crashes (SIGSEGV, exit status 139).
+    if importing.ident is not None:  # started (some module was not imported yet)
+        importing.join()
     return report
 
 

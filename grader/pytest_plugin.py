@@ -156,6 +156,24 @@ class DlgradeCheck(pytest.Item):
                 f"{ex.id}_{ex.slug}::{self.check.name} ({self.check.points:g} pts)")
 
 
+def _only_dlgrade(config) -> bool:
+    """``--dlgrade`` was given and no test path was named on the command line.
+
+    pytest then falls back to ``testpaths`` or the current folder, which in a course checkout
+    (or a student repository with tests of its own) holds a test suite the student did not ask
+    for; only dlgrade's items are collected. Paths named explicitly are collected as usual.
+    """
+    if not config.getoption("dlgrade"):
+        return False
+    source = getattr(config, "args_source", None)  # pytest >= 7.2
+    return source is not None and source is not pytest.Config.ArgsSource.ARGS
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Collect nothing from the file system under ``--dlgrade`` alone (see :func:`_only_dlgrade`)."""
+    return True if _only_dlgrade(config) else None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items) -> None:
     """Append the dlgrade items (first, so ``-k`` and ``-m`` select among them too)."""

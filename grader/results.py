@@ -15,6 +15,9 @@ class CheckResult:
         score, max_score: points (a skipped check has 0 and 0). duration_s: wall seconds.
         message: student-facing text ("" on pass). calls: calls made to student functions.
         output: what the student's code printed while the check ran (truncated), if anything.
+        metrics: what a passing check measured, by unit (the performance checks: ``{"ratio":
+            time / reference time, "ms": milliseconds per call}`` per timed function); the
+            Gradescope leaderboard reads it.
     """
 
     name: str
@@ -27,6 +30,7 @@ class CheckResult:
     calls: int = 0
     description: str = ""
     output: str = ""
+    metrics: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = {"name": self.name, "kind": self.kind, "status": self.status, "score": self.score,
@@ -36,6 +40,8 @@ class CheckResult:
             d["description"] = self.description
         if self.output:
             d["output"] = self.output
+        if self.metrics:
+            d["metrics"] = self.metrics
         return d
 
 

@@ -11,11 +11,22 @@ formats are ``text``, ``html``, ``simple_format``, ``md``, ``ansi``. Only docume
 written: what the format has no key for (the check's kind, dlgrade's own four-way status, its
 duration, the seed) goes into ``extra_data``.
 
-Mapping: one test per check, named ``"ex01 sigmoid: sigmoid_values"``, numbered
-``"<exercise number>.<check number>"``; ``fail`` and ``error`` are ``"failed"``; a ``skip``
-(e.g. a CUDA timing with no GPU) is a test worth 0 of 0 with status ``"passed"``, so it neither
-adds nor takes points, as in dlgrade's own report. Outputs are plain text (``output_format``
-``text``) holding the student message, neutralised like everything student-controlled.
+Mapping: one test per judged check, named ``"ex01 sigmoid: sigmoid_values"``, numbered
+``"<exercise number>.<check number>"`` (the check's place in its exercise); ``pass`` is
+``"passed"``, ``fail`` and ``error`` are ``"failed"``. A ``skip`` (a CUDA check with no GPU, the
+timing with ``--no-perf``) has no test entry: the format has no "skipped" status, and Gradescope
+shows a test without one as passed when its score equals its max_score (0 of 0 included; section
+"Test case status"), so a skipped check would read as passed. Skipped checks count toward neither
+score nor max_score, as in dlgrade's own report; the top-level ``output`` names them ("not
+judged here: ...") and ``extra_data["skipped"]`` lists them as ``"ex06.cuda_values"``. Outputs
+are plain text (``output_format`` ``text``) holding the student message, neutralised like
+everything student-controlled.
+
+Leaderboard (section "Leaderboards", when the course sets ``[gradescope] leaderboard = true``
+in dlgrade.toml): one entry per timed function of every passing performance check, ``{"name":
+"ex06 conv_forward[batch] (x reference)", "value": <time / reference time>, "order": "asc"}``
+for the CPU timing and ``"... (CUDA ms)"`` with the milliseconds per call for the CUDA timing
+(lower is better: ``order`` ``asc``). A function whose check did not pass has no entry.
 """
 from __future__ import annotations
 
@@ -29,8 +40,31 @@ from grader.results import Report
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
+def leaderboard(report: Report) -> list[dict]:
+    """Gradescope's ``leaderboard`` entries of ``report`` (see the module docstring).
+
+    Returns:
+        ``[{"name": str, "value": float, "order": "asc"}, ...]`` in report order: the ratio to
+        the reference (CPU ``performance``) or the milliseconds per call (``cuda_performance``)
+        of each timed function of each passing performance check.
+    """
+    out = []
+    for ex in report.exercises:
+        for c in ex.checks:
+            if c.kind != "performance" or c.status != "pass":
+                continue
+            for unit, m in c.metrics.items():
+                if c.name == "cuda_performance" and "ms" in m:
+                    out.append({"name": f"{ex.id} {unit} (CUDA ms)", "value": float(m["ms"]),
+                                "order": "asc"})
+                elif "ratio" in m:
+                    out.append({"name": f"{ex.id} {unit} (x reference)",
+                                "value": float(m["ratio"]), "order": "asc"})
+    return out
+
+
 def build(report: Report, visibility: str = "visible",
-          stdout_visibility: str = "hidden") -> dict:
+          stdout_visibility: str = "hidden", with_leaderboard: bool = False) -> dict:
     """The ``results.json`` object of ``report``.
 
     Args:
@@ -38,6 +72,7 @@ def build(report: Report, visibility: str = "visible",
         visibility: visibility of every test (and of the whole result), one of
             :data:`VISIBILITIES`.
         stdout_visibility: visibility of the autograder's stdout on Gradescope.
+        with_leaderboard: add the ``leaderboard`` entries (:func:`leaderboard`).
 
     Returns:
         A JSON-serialisable dict in Gradescope's documented format.
@@ -49,14 +84,16 @@ def build(report: Report, visibility: str = "visible",
         if v not in VISIBILITIES:
             raise ValueError(f"visibility {v!r} is not one of {', '.join(VISIBILITIES)}")
     tests = []
+    skipped = []
     total_time = 0.0
     for ex in report.exercises:
         total_time += ex.duration_s or sum(c.duration_s for c in ex.checks)
         for i, c in enumerate(ex.checks, 1):
+            if c.status == "skip":
+                skipped.append((ex, c))
+                continue
             if c.status == "pass":
                 output = f"passed ({c.score:g}/{c.max_score:g} points)"
-            elif c.status == "skip":
-                output = f"skipped: {c.message}" if c.message else "skipped"
             else:
                 output = f"{c.status}: {c.message}"
             if c.output:
@@ -66,7 +103,7 @@ def build(report: Report, visibility: str = "visible",
                 "number": f"{int(ex.id[2:]) if ex.id[2:].isdigit() else ex.id}.{i}",
                 "score": float(c.score),
                 "max_score": float(c.max_score),
-                "status": "passed" if c.status in ("pass", "skip") else "failed",
+                "status": "passed" if c.status == "pass" else "failed",
                 "output": neutralise(output),
                 "output_format": "text",
                 "tags": [ex.id, c.kind],
@@ -80,13 +117,16 @@ def build(report: Report, visibility: str = "visible",
              f"(seed {report.seed}, device {report.device})"]
     for ex in report.exercises:
         lines.append(f"  {ex.id} {ex.name}: {ex.score:g} / {ex.max_score:g}")
+    if skipped:
+        lines.append("Not judged here (counted neither way): " + "; ".join(
+            f"{ex.id} {c.name} ({c.message.split(chr(10))[0] or 'skipped'})" for ex, c in skipped))
     if not report.passed:
         ids = " ".join(e.id for e in report.exercises if not e.passed)
         lines.append(f"Reproduce on your machine: dlgrade check {ids} --seed {report.seed}")
     if report.internal_errors:
         lines.append("The grader itself failed on part of this submission; please tell your "
                      "instructor (the points of the affected checks are not your fault).")
-    return {
+    result = {
         "score": float(report.score),
         "execution_time": round(total_time, 3),
         "output": neutralise("\n".join(lines)),
@@ -96,9 +136,13 @@ def build(report: Report, visibility: str = "visible",
         "stdout_visibility": stdout_visibility,
         "extra_data": {"dlgrade_version": __version__, "seed": report.seed,
                        "device": report.device, "max_score": float(report.max_score),
-                       "internal_errors": len(report.internal_errors)},
+                       "internal_errors": len(report.internal_errors),
+                       "skipped": [f"{ex.id}.{c.name}" for ex, c in skipped]},
         "tests": tests,
     }
+    if with_leaderboard:
+        result["leaderboard"] = leaderboard(report)
+    return result
 
 
 def write(report: Report, path: str | os.PathLike, **kwargs) -> None:

@@ -133,7 +133,7 @@ def annotations(report: Report) -> list[str]:
 
 
 def write_ci_reports(report: Report, console, junit_path: str | None = None,
-                     gradescope_path: str | None = None) -> None:
+                     gradescope_path: str | None = None, leaderboard: bool = False) -> None:
     """Everything ``dlgrade check`` writes after the terminal report, from the one ``report``.
 
     Writes the JUnit XML and Gradescope files when asked, appends the markdown summary to
@@ -144,10 +144,14 @@ def write_ci_reports(report: Report, console, junit_path: str | None = None,
     Args:
         report: the graded report. console: the rich Console of the terminal report.
         junit_path, gradescope_path: files to write, or None.
+        leaderboard: the Gradescope results carry leaderboard entries (``[gradescope]
+            leaderboard`` of the course configuration).
     """
+    import functools
     from grader.report import gradescope, junit
+    gs_write = functools.partial(gradescope.write, with_leaderboard=leaderboard)
     for what, path, writer in (("JUnit XML", junit_path, junit.write),
-                               ("Gradescope", gradescope_path, gradescope.write)):
+                               ("Gradescope", gradescope_path, gs_write)):
         if not path:
             continue
         try:
