@@ -24,6 +24,8 @@ from grader import ci
 CHECK_JSONSCHEMA = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) \
     or shutil.which("check-jsonschema")
 DLGRADE = [sys.executable, "-m", "grader.cli"]
+WHEEL = f".dlgrade/dlgrade-{ci.__version__}-py3-none-any.whl"
+VENDORED = ci.WorkflowOptions(vendored=WHEEL)
 
 
 def _yaml(text: str):
@@ -38,13 +40,14 @@ def validated(tmp_path_factory):
         pytest.skip("check-jsonschema is not installed (pip install -e '.[test]')")
     tmp = tmp_path_factory.mktemp("ci")
     github = []
-    for name, opts in {"classroom": ci.WorkflowOptions(),
-                       "plain": ci.WorkflowOptions(classroom=False, torch_index="", perf=True,
-                                                   install="dlgrade @ git+https://example.org/c/dlgrade@v1")}.items():
+    for name, opts in {"classroom": VENDORED,
+                       "plain": ci.WorkflowOptions(classroom=False, torch_index="", perf=False,
+                                                   install="dlgrade @ git+https://example.org/c/dlgrade@v1",
+                                                   extra_index_url="https://pypi.example.org/simple")}.items():
         (tmp / name).mkdir()
-        github.append(ci.init(tmp / name, "github", opts))
+        github.append(ci.init(tmp / name, "github", opts)[0])
     (tmp / "gl").mkdir()
-    gitlab = ci.init(tmp / "gl", "gitlab")
+    gitlab = ci.init(tmp / "gl", "gitlab", VENDORED)[0]
     procs = {"github": subprocess.Popen([CHECK_JSONSCHEMA, "--builtin-schema",
                                          "vendor.github-workflows", *map(str, github)],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
@@ -80,28 +83,41 @@ def test_a_broken_workflow_fails_the_same_schema():
     vendor = pytest.importorskip("check_jsonschema.builtin_schemas").__path__[0]
     schema = json.loads((Path(vendor) / "vendor" / "github-workflows.json").read_text())
     validator = jsonschema.validators.validator_for(schema)(schema)
-    good = _yaml(ci.render("github"))
+    good = _yaml(ci.render("github", VENDORED))
     assert not list(validator.iter_errors(good))
-    bad = _yaml(ci.render("github").replace("runs-on:", "runs_on:"))
+    bad = _yaml(ci.render("github", VENDORED).replace("runs-on:", "runs_on:"))
     assert any("runs-on" in str(e.message) or "runs-on" in str(e.context)
                for e in validator.iter_errors(bad))
-    no_steps = _yaml(ci.render("github"))
+    no_steps = _yaml(ci.render("github", VENDORED))
     no_steps["jobs"]["run-autograding-tests"]["steps"][0]["uses"] = 5
     assert list(validator.iter_errors(no_steps))
 
 
 def test_github_workflow_grades_uploads_and_reports_to_classroom():
-    wf = _yaml(ci.render("github"))
+    wf = _yaml(ci.render("github", VENDORED))
     job = wf["jobs"]["run-autograding-tests"]
     assert wf["name"] == job["name"] == "Autograding Tests"  # the check run Classroom's reporter updates
     assert wf["permissions"] == {"checks": "write", "actions": "read", "contents": "read"}
+    # The install spec is named once (the job's DLGRADE_INSTALL); torch is pinned, from the CPU
+    # index, and pip's downloads are cached (keyed on the workflow and the vendored checksum).
+    assert job["env"]["DLGRADE_INSTALL"] == WHEEL
+    assert job["env"]["TORCH_VERSION"] == ci.TORCH_VERSION
+    assert job["env"]["TORCH_INDEX_URL"] == ci.TORCH_CPU_INDEX
+    assert ci.render("github", VENDORED).count(WHEEL) == 1
     steps = {s.get("id") or s["name"]: s for s in job["steps"]}
-    assert steps["Install dlgrade"]["run"] == f"python -m pip install dlgrade=={ci.__version__}"
+    setup = steps["Set up Python"]["with"]
+    assert setup["cache"] == "pip"
+    assert setup["cache-dependency-path"].split() == [".github/workflows/dlgrade.yml",
+                                                      ".dlgrade/SHA256SUMS"]
+    install = steps["Install dlgrade"]["run"].splitlines()
+    assert install == ci.install_commands(VENDORED, "github")
+    assert install[0].startswith("sha256sum --check --strict .dlgrade/SHA256SUMS || ")
+    assert install[1] == ('python -m pip install "torch==$TORCH_VERSION" '
+                          '${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}')
+    assert install[2] == 'python -m pip install "$DLGRADE_INSTALL"'
     grade = steps["grade"]["run"]
-    assert grade.startswith("dlgrade check --all ")
-    for flag, f in (("--json", ci.REPORT_JSON), ("--junit-xml", ci.REPORT_JUNIT),
-                    ("--gradescope", ci.REPORT_GRADESCOPE)):
-        assert f"{flag} {f}" in grade
+    assert grade == ("dlgrade check --all --json dlgrade-report.json --junit-xml "
+                     "dlgrade-junit.xml --gradescope dlgrade-gradescope.json")  # as locally
     upload = steps["Upload the reports"]
     assert upload["if"] == "always()" and upload["uses"].startswith("actions/upload-artifact@")
     assert set(upload["with"]["path"].split()) == {ci.REPORT_JSON, ci.REPORT_JUNIT, ci.REPORT_GRADESCOPE}
@@ -111,27 +127,50 @@ def test_github_workflow_grades_uploads_and_reports_to_classroom():
     assert reporter["with"]["runners"] == "dlgrade"
     # The reporter reads process.env[`${runner.toUpperCase()}_RESULTS`].
     assert reporter["env"] == {"DLGRADE_RESULTS": "${{ steps.dlgrade.outputs.result }}"}
-    plain = _yaml(ci.render("github", ci.WorkflowOptions(classroom=False)))
+    plain = _yaml(ci.render("github", ci.WorkflowOptions(classroom=False, install="dlgrade==1")))
     names = [s["name"] for s in plain["jobs"]["run-autograding-tests"]["steps"]]
     assert "Autograding Reporter" not in names and "repository_dispatch" not in plain["on"]
 
 
-def test_install_spec_is_quoted_for_the_shell():
-    wf = _yaml(ci.render("github", ci.WorkflowOptions(install="dlgrade[extra] @ git+https://h/x")))
-    run = wf["jobs"]["run-autograding-tests"]["steps"][2]["run"]
-    assert run == "python -m pip install 'dlgrade[extra] @ git+https://h/x'"
+def test_install_spec_is_named_once_and_passed_whole():
+    spec = "dlgrade[extra] @ git+https://h/x"
+    text = ci.render("github", ci.WorkflowOptions(install=spec, perf=False))
+    wf = _yaml(text)
+    job = wf["jobs"]["run-autograding-tests"]
+    assert job["env"]["DLGRADE_INSTALL"] == spec and text.count(spec) == 1
+    run = job["steps"][2]["run"].splitlines()
+    assert run == ['python -m pip install "torch==$TORCH_VERSION" '
+                   '${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}',
+                   'python -m pip install "$DLGRADE_INSTALL"']  # nothing vendored: no checksum
+    assert job["steps"][3]["run"].endswith(" --no-perf")
+    assert job["steps"][1]["with"]["cache-dependency-path"].split() == [
+        ".github/workflows/dlgrade.yml"]
+    gl = _yaml(ci.render("gitlab", ci.WorkflowOptions(install=spec)))["dlgrade"]
+    assert gl["variables"]["DLGRADE_INSTALL"] == spec
+    assert gl["script"][:-1] == ci.install_commands(ci.WorkflowOptions(install=spec), "gitlab")
+    with pytest.raises(ci.CIError, match="no grader to install"):
+        ci.render("github", ci.WorkflowOptions())
 
 
-def test_ci_init_refuses_to_overwrite(tmp_path):
-    ci.init(tmp_path, "github")
+def test_ci_init_writes_refuses_and_is_idempotent(tmp_path):
+    """No grader to install is refused (exit 2); the same workflow again is "up to date"
+    (exit 0, so `dlgrade release` then `dlgrade ci init` works); other content needs --force."""
+    proc = subprocess.run([*DLGRADE, "ci", "init", "--path", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "no grader to install" in proc.stderr
+    target, written = ci.init(tmp_path, "github", ci.WorkflowOptions(install="dlgrade==1"))
+    assert written and target.is_file()
+    assert ci.init(tmp_path, "github", ci.WorkflowOptions(install="dlgrade==1")) == (target, False)
     with pytest.raises(ci.CIError, match="already exists"):
-        ci.init(tmp_path, "github")
-    ci.init(tmp_path, "github", force=True)
-    proc = subprocess.run([*DLGRADE, "ci", "init", "--provider", "gitlab", "--path", str(tmp_path)],
-                          capture_output=True, text=True, timeout=60)
+        ci.init(tmp_path, "github", ci.WorkflowOptions(install="dlgrade==2"))
+    assert ci.init(tmp_path, "github", ci.WorkflowOptions(install="dlgrade==2"), force=True)[1]
+    cmd = [*DLGRADE, "ci", "init", "--provider", "gitlab", "--path", str(tmp_path), "--install",
+           "dlgrade==1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "wrote" in proc.stdout
-    proc = subprocess.run([*DLGRADE, "ci", "init", "--provider", "gitlab", "--path", str(tmp_path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "is up to date" in proc.stdout
+    proc = subprocess.run([*cmd[:-1], "dlgrade==3"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "already exists" in proc.stderr
 
 

@@ -20,6 +20,7 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
 
 from grader import __version__  # noqa: E402
 
@@ -211,19 +212,55 @@ def check(exercise_ids, all_, path, seed, json_path, junit_path, gradescope_path
 
 @cli.command("list")
 @click.option("--path", "path", default=".", show_default=True, help="Student repository.")
-def list_(path) -> None:
-    """List the exercises and whether their file is present in --path."""
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
+              show_default=True, help="Count points as `dlgrade check --device` would.")
+@click.option("--no-perf", is_flag=True, help="Count points as `dlgrade check --no-perf` would.")
+def list_(path, device, no_perf) -> None:
+    """List the exercises, their points (as `dlgrade check` counts them) and their files."""
+    from rich import box
     from rich.table import Table
+    from grader.config import ConfigError
+    from grader.config import apply as apply_config, find as find_config, load as load_config
     from grader.engine import locate
     from grader.exercises import all_exercises
-    table = Table(title="dlgrade exercises")
-    for col in ("id", "name", "backend", "functions", "points", "file"):
-        table.add_column(col)
-    for ex in all_exercises():
-        file = locate(ex, path) if Path(path).is_dir() else None
-        table.add_row(ex.id, ex.slug, ex.backend, ", ".join(f.name for f in ex.functions),
-                      f"{ex.max_score:g}", str(file) if file else "[red]missing[/red]")
-    Console(highlight=False).print(table)
+    from grader.release import judged_points
+    try:
+        course = load_config(find_config(path))
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    exercises = apply_config(course, all_exercises())
+    explicit = click.get_current_context().get_parameter_source("device") \
+        is not click.core.ParameterSource.DEFAULT
+    dev = _resolve_device(device if explicit or not course.device else course.device, exercises)
+    perf = not no_perf and course.perf is not False
+    root = Path(path)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
+                  title=f"dlgrade {__version__}: exercises in {path}")
+    table.add_column("id", no_wrap=True)
+    table.add_column("name: functions", ratio=1)
+    table.add_column("backend", no_wrap=True)
+    table.add_column("points", justify="right", no_wrap=True)
+    table.add_column("file", overflow="fold")
+    total = 0.0
+    for ex in exercises:
+        file = locate(ex, path) if root.is_dir() else None
+        shown = "[red]missing[/red]"
+        if file is not None:
+            shown = escape(str(file.relative_to(root) if file.is_relative_to(root) else file))
+        points = judged_points(ex, cuda=dev == "cuda", perf=perf)
+        total += points
+        names = "".join(f"\n  [dim]{escape(f.name)}[/dim]" for f in ex.functions)
+        table.add_row(ex.id, f"[bold]{escape(ex.slug)}[/bold]{names}", ex.backend, f"{points:g}",
+                      shown)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 80)
+    console.print(table)
+    every = sum(judged_points(ex, cuda=True, perf=True) for ex in exercises)
+    note = f"total {total:g} points, as `dlgrade check --all` counts them here (device {dev}"
+    note += ", performance checks on)" if perf else ", performance checks off)"
+    if every > total:
+        note += (f"; {every - total:g} more with a GPU (--device cuda)" if perf
+                 else f"; {every - total:g} points of checks not judged")
+    console.print(note, markup=False, soft_wrap=False)
 
 
 @cli.command()

@@ -40,4 +40,19 @@ def resolve(name: str) -> Exercise:
         if (m and int(m.group(1)) == ex.number) or key in (ex.slug, f"{ex.id}_{ex.slug}", ex.id):
             return ex
     known = ", ".join(f"{e.id} ({e.slug})" for e in exercises)
-    raise UnknownExercise(f"unknown exercise '{name}'; known: {known}")
+    raise UnknownExercise(f"unknown exercise '{name}'{_did_you_mean(key, exercises)}; "
+                          f"known: {known}")
+
+
+def _did_you_mean(key: str, exercises) -> str:
+    """`` (did you mean 'dropout'?)``: the one or two exercises whose id, slug or
+    ``exNN_slug`` is closest to ``key`` (difflib's ratio >= 0.6), each named once; or ""."""
+    import difflib
+    owner = {n: e for e in exercises for n in (e.id, e.slug, f"{e.id}_{e.slug}")}
+    close = []
+    for match in difflib.get_close_matches(key, list(owner), n=6, cutoff=0.6):
+        if all(owner[c] is not owner[match] for c in close):
+            close.append(match)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(f"'{c}'" for c in close[:2]) + "?)"
