@@ -123,3 +123,29 @@ def test_keyword_selection_and_usage_errors(repo):
     assert "the exponent must be exp(-z)" in proc.stdout
     bad = _pytest(repo, "--dlgrade", "ex99")
     assert bad.returncode == 4 and "unknown exercise" in bad.stderr
+
+
+def test_exit_status_is_pytests_own_when_exercise_files_are_missing(repo):
+    """Only ex01 is there: the torch exercises' files are missing, so their grading ends before
+    the oracles' torch import (started in a thread) does. grade() now joins that import; before,
+    pytest's interpreter shut down under it and crashed (signal 11, exit status 139: checked
+    with grade() as it was, twice)."""
+    proc = _pytest(repo, "--dlgrade", "all", "--dlgrade-no-perf", "-q")
+    assert proc.returncode == 1, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    assert "no file ex08_attention.py found" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1].endswith(tuple("0123456789s"))  # pytest's summary
+
+
+def test_in_a_checkout_with_a_test_suite_only_dlgrade_items_are_collected():
+    """At the root of the course checkout (testpaths = autotests), `--dlgrade ex01` collects
+    dlgrade's items only; a path named on the command line is still collected."""
+    from conftest import ROOT
+    from grader.exercises import resolve
+    proc = _pytest(ROOT, "--dlgrade", "ex01", "--collect-only", "-q")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    ids = [ln for ln in proc.stdout.splitlines() if "::" in ln]
+    assert ids == [f"dlgrade/ex01_sigmoid::{c.name}" for c in resolve("ex01").checks]
+    both = _pytest(ROOT, "--dlgrade", "ex01", "--collect-only", "-q", "autotests/test_codec.py")
+    assert both.returncode == 0, both.stdout[-2000:]
+    assert any(ln.startswith("autotests/test_codec.py::") for ln in both.stdout.splitlines())
+    assert any(ln.startswith("dlgrade/ex01_sigmoid::") for ln in both.stdout.splitlines())
