@@ -238,3 +238,23 @@ def test_release_command(tmp_path):
     typo = subprocess.run([sys.executable, "-m", "grader.cli", "release", str(tmp_path / "t"),
                            "-e", "dropuot"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert typo.returncode == 2 and "did you mean 'dropout'?" in typo.stderr
+
+
+def test_ci_init_vendors_a_wheel_from_a_course_checkout(tmp_path):
+    """`dlgrade ci init --source COURSE` in a repository that has none: the wheel and its
+    checksum are written, and the workflow installs that wheel."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "ci", "init", "--source", str(ROOT),
+                           "--path", str(repo)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    wheel = repo / WHEEL
+    assert wheel.is_file()
+    assert (repo / ".dlgrade/SHA256SUMS").read_text().startswith(
+        hashlib.sha256(wheel.read_bytes()).hexdigest())
+    assert (repo / ".github/workflows/dlgrade.yml").read_text() == \
+        ci.render("github", ci.WorkflowOptions(vendored=WHEEL))
+    both = subprocess.run([sys.executable, "-m", "grader.cli", "ci", "init", "--source", str(ROOT),
+                           "--install", "dlgrade==1", "--path", str(repo)],
+                          capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2 and "not both" in both.stderr
