@@ -225,12 +225,17 @@ def test_release_refuses_unsafe_targets_and_stale_skeletons(tmp_path):
 
 def test_release_command(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "grader.cli", "release", str(tmp_path / "s"),
-                           "-e", "ex01", "--no-classroom", "--install", "dlgrade==9.9"],
+                           "-e", "ex01", "--no-classroom", "--install", "dlgrade==9.9",
+                           "--extra-index-url", "https://pypi.example.org/simple"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "no solutions" in proc.stdout
     wf = (tmp_path / "s" / ".github/workflows/dlgrade.yml").read_text()
     assert "dlgrade==9.9" in wf and "autograding-grading-reporter" not in wf
+    assert 'PIP_EXTRA_INDEX_URL: "https://pypi.example.org/simple"' in wf  # a private index
+    requirements = (tmp_path / "s" / "requirements.txt").read_text().splitlines()
+    assert requirements.index("--extra-index-url https://pypi.example.org/simple") \
+        < requirements.index("dlgrade==9.9")
     assert not (tmp_path / "s" / ".dlgrade").exists()
     again = subprocess.run([sys.executable, "-m", "grader.cli", "release", str(tmp_path / "s")],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)

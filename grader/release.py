@@ -174,7 +174,7 @@ def release(target: str | os.PathLike, source: str | os.PathLike = ".", exercise
         perf_total=perf_total)
     files[Path("requirements.txt")] = env.get_template("requirements.txt.j2").render(
         install=workflow.install_spec, vendored=not workflow.install, torch=workflow.torch,
-        torch_index=workflow.torch_index)
+        torch_index=workflow.torch_index, extra_index_url=workflow.extra_index_url)
     files[Path(".gitignore")] = env.get_template("gitignore.j2").render()
     for rel, text in files.items():
         path = dst / rel
@@ -212,6 +212,8 @@ def judged_points(exercise, *, cuda: bool = False, perf: bool = True) -> float:
 @click.option("--install", default=None,
               help="pip requirement that installs dlgrade for students and CI (a published "
                    "package, a git URL) instead of vendoring the grader's wheel.")
+@click.option("--extra-index-url", default="",
+              help="A private package index holding the --install package (pip reads it too).")
 @click.option("--classroom/--no-classroom", default=True, show_default=True,
               help="(github) report points to GitHub Classroom.")
 @click.option("--perf/--no-perf", default=True, show_default=True,
@@ -219,8 +221,8 @@ def judged_points(exercise, *, cuda: bool = False, perf: bool = True) -> float:
 @click.option("--title", default="Deep-learning building blocks", show_default=True,
               help="Title of the student README.")
 @click.option("--force", is_flag=True, help="Write into a non-empty folder.")
-def release_command(student_repo_dir, source, exercise_ids, provider, install, classroom, perf,
-                    title, force) -> None:
+def release_command(student_repo_dir, source, exercise_ids, provider, install, extra_index_url,
+                    classroom, perf, title, force) -> None:
     """Write a student starter repository (skeletons, the grader's wheel, CI workflow, README;
     no solutions)."""
     from grader.exercises import UnknownExercise, resolve
@@ -230,8 +232,8 @@ def release_command(student_repo_dir, source, exercise_ids, provider, install, c
         raise ReleaseError(exc.args[0]) from None
     notes: list[str] = []
     written = release(student_repo_dir, source, chosen, provider,
-                      WorkflowOptions(install=install, classroom=classroom, perf=perf), title,
-                      force, notes)
+                      WorkflowOptions(install=install, extra_index_url=extra_index_url,
+                                      classroom=classroom, perf=perf), title, force, notes)
     for path in written:
         click.echo(f"wrote {path}")
     for line in notes:
