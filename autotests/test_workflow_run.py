@@ -177,8 +177,9 @@ def test_the_github_steps_run_in_order_and_grade(jobs):
 
 def test_the_student_setup_from_requirements_runs_pytest_and_counts_the_same(jobs):
     """In the job's environment, the student's own setup (`pip install -r requirements.txt`)
-    adds pytest; `pytest --dlgrade` then exits with pytest's status (0 for the solved ex01, 1
-    for everything, never a signal), and `dlgrade list` counts the points CI counted."""
+    adds pytest; `pytest --dlgrade ex01 --dlgrade ex02` then passes the solved exercise's checks
+    and fails the skeleton's, exiting with pytest's status 1, and `dlgrade list` counts the
+    points CI counted."""
     bin_dir = jobs["venv"] / "bin"
     ws = jobs["workspace"]
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")
@@ -188,15 +189,16 @@ def test_the_student_setup_from_requirements_runs_pytest_and_counts_the_same(job
     proc = subprocess.run([python, "-m", "pip", "install", "-q", "-r", "requirements.txt"],
                           cwd=ws, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    pytest_cmd = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--dlgrade-no-perf",
-                  "--dlgrade-seed", "3"]
-    one = subprocess.run([*pytest_cmd, "--dlgrade", "ex01"], cwd=ws, env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert one.returncode == 0, one.stdout[-3000:] + one.stderr[-2000:]
-    every = subprocess.run([*pytest_cmd, "--dlgrade", "all"], cwd=ws, env=env,
-                           capture_output=True, text=True, timeout=600)
-    assert every.returncode == 1, (every.returncode, every.stdout[-3000:], every.stderr[-2000:])
-    assert "failed" in every.stdout.splitlines()[-1]
+    from grader.exercises import resolve
+    run = subprocess.run([python, "-m", "pytest", "-p", "no:cacheprovider", "-rA",
+                          "--dlgrade-no-perf", "--dlgrade-seed", "3", "--dlgrade", "ex01",
+                          "--dlgrade", "ex02"], cwd=ws, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 1, (run.returncode, run.stdout[-3000:], run.stderr[-2000:])
+    for c in resolve("ex01").checks:  # the solved exercise passes check by check
+        if c.kind != "performance":
+            assert f"PASSED dlgrade/ex01_sigmoid::{c.name}" in run.stdout, c.name
+    assert "FAILED dlgrade/ex02_backprop::affine_forward" in run.stdout  # the skeleton fails
     listed = subprocess.run([str(bin_dir / "dlgrade"), "list"], cwd=ws, env=env,
                             capture_output=True, text=True, timeout=300)
     assert listed.returncode == 0, listed.stderr
