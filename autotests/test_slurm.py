@@ -60,7 +60,7 @@ def _expectations(path: Path) -> list[tuple[str, str, str]]:
 
 
 def make_class(root: Path) -> dict[str, dict]:
-    """21 students: correct, wrong (autotests/submissions ex01 and ex03, paired), broken and one
+    """22 students: correct, wrong (autotests/submissions ex01 and ex03, paired), broken and one
     that hangs. Returns name -> {"ex01": expectations or "full", ...} or a status."""
     ex01 = sorted(p for p in (SUBMISSIONS / "ex01").glob("*.py") if not p.stem.startswith("looped"))
     ex03 = sorted(p for p in (SUBMISSIONS / "ex03").glob("*.py") if not p.stem.startswith("looped"))
@@ -84,6 +84,12 @@ def make_class(root: Path) -> dict[str, dict]:
     _student(root, "e_only_ex01", {"ex01": solved["ex01"]})
     expect["e_only_ex01"] = {"status": "error", "errors": "no file ex03_adagrad.py",
                              "ex01": "full"}
+    # Correct but slow to import: its task is still at work when Slurm's time-limit warning
+    # would come (submitit asks for USR2 90 s before the end: at once for a 1-minute task);
+    # a warning sent to the task's processes kills the student process in the middle of it.
+    slow = "import time\ntime.sleep(20)\n" + solved["ex01"]
+    _student(root, "s99_slow_import", {"ex01": slow, "ex03": solved["ex03"]})
+    expect["s99_slow_import"] = {"ex01": "full", "ex03": "full"}
     # First by name: its task starts first, so its two time limits overlap the rest.
     _student(root, "a_hangs", {"ex01": HANGS, "ex03": solved["ex03"]})
     expect["a_hangs"] = {"status": "error", "errors": "time limit", "ex03": "full"}
@@ -134,6 +140,40 @@ def test_batch_slurm_configuration_is_validated(tmp_path):
             load(good)
         assert fragment in str(exc.value) and "\n" not in str(exc.value), str(exc.value)
         assert "[batch" in str(exc.value)
+
+
+def test_task_states_from_sacct_or_squeue_are_read_per_array_task():
+    pytest.importorskip("submitit")
+    from grader.batch.slurm import _parse
+    text = ("12_0|COMPLETED\n12_1|CANCELLED by 0\n12_1.batch|CANCELLED\n12_[3-5%2]|PENDING\n"
+            "12_2|TIMEOUT\n13|RUNNING\nnot a line\n")
+    assert _parse(text) == {"12_0": "COMPLETED", "12_1": "CANCELLED", "12_2": "TIMEOUT",
+                            "12_3": "PENDING", "12_4": "PENDING", "12_5": "PENDING",
+                            "13": "RUNNING"}
+
+
+def test_the_sbatch_file_asks_for_what_the_course_configured(tmp_path):
+    """submitit's sbatch text for [batch.slurm]'s values, and Slurm's warning signal turned into
+    a harmless SIGCONT to the batch shell (a USR2 to the task's processes kills student
+    processes in the middle of a check)."""
+    pytest.importorskip("submitit")
+    from submitit.slurm.slurm import _make_sbatch_string
+
+    from grader.batch import BatchOptions, SlurmOptions
+    from grader.batch.slurm import _executor
+    from grader.batch.spec import BatchSpec
+    so = SlurmOptions(partition="gpu", account="dl25", time_min=12.5, gpus_per_task=1,
+                      cpus_per_task=2, mem_gb=8, array_parallelism=5, students_per_task=4,
+                      setup=("module load cuda",), sbatch={"qos": "teaching"})
+    spec = BatchSpec(("ex01", "ex03"), 1, "cuda", False, None, {}, None, str(tmp_path))
+    ex, task, time_min = _executor(spec, BatchOptions(exercises=[], slurm=so))
+    params = ex._executor.parameters if hasattr(ex, "_executor") else ex.parameters
+    text = _make_sbatch_string(command="run", folder=tmp_path, map_count=9, **params)
+    for line in ("--partition=gpu", "--account=dl25", "--time=13", "--gpus-per-task=1",
+                 "--cpus-per-task=2", "--mem=8GB", "--array=0-8%5", "--qos=teaching",
+                 "--signal=B:CONT@1"):
+        assert f"#SBATCH {line}" in text, (line, text)
+    assert "module load cuda" in text and time_min == 12.5
 
 
 def test_cli_refuses_slurm_where_there_is_no_sbatch(tmp_path):
@@ -343,9 +383,16 @@ def test_an_interrupted_batch_resumes_with_the_same_seed(cluster, class_batch, t
 
 
 def test_a_class_through_a_job_array(cluster, class_batch):
-    """21 students in 3-student array tasks on a real Slurm: every row as the submissions'
+    """22 students in 3-student array tasks on a real Slurm: every row as the submissions'
     `# expect:` headers say, the hanging student an error row from the task's time limit
-    (its other exercise graded), node and GPU model in every report, nothing left queued."""
+    (its other exercise graded), the slow one full marks, node and GPU model in every report,
+    nothing left queued.
+
+    Checked by removing the defence (the ``signal`` override in grader/batch/slurm.py
+    ``_executor``): Slurm then sends submitit's USR2 while s99_slow_import is being imported,
+    submitit's handler raises inside the engine, and ex01 becomes an internal grader error
+    ("UncompletedJobError('Job not requeued because: timed-out too many times.')"), a
+    grader-error row, failing this test."""
     code, err = class_batch["run"].wait(420)
     tmp, expect = class_batch["tmp"], class_batch["expect"]
     assert code == 0, err

@@ -106,7 +106,8 @@ def read_partial(spec, job) -> dict | None:
 
 def write_final_report(spec, job, partial: dict) -> None:
     """Write ``job``'s report from a complete ``partial`` record, then drop the record."""
-    report = Report(seed=spec.seed, device=spec.device,
+    device = partial.get("device") or (spec.device if spec.device != "auto" else "cpu")
+    report = Report(seed=spec.seed, device=device,
                     exercises=[exercise_from_dict(partial["done"][i]) for i in spec.exercise_ids],
                     internal_errors=list(partial["internal"]))
     data = report.to_dict()
@@ -265,7 +266,6 @@ def grade_chunk(spec, students, events=None) -> list[dict]:
     Path(spec.reports, PARTIAL_DIR).mkdir(parents=True, exist_ok=True)
     info = node_info(spec)
     device = resolved_device(spec, info["gpu"])
-    no_gpu = device == "cuda" and info["gpu"] == "none"
     out = []
     for job in students:
         done = read_report(spec, job)
@@ -277,7 +277,7 @@ def grade_chunk(spec, students, events=None) -> list[dict]:
         partial = read_partial(spec, job) or _new_partial(spec, job)
         partial["done"].update(job.given)
         partial["internal"] += [e for e in job.internal if e not in partial["internal"]]
-        partial.update(info)
+        partial.update(info, device=device)
         partial["attempts"] = int(partial.get("attempts", 0)) + 1
         todo = [i for i in job.order if i not in partial["done"]]
         todo += [i for i in spec.exercise_ids if i not in partial["done"] and i not in todo]
@@ -292,7 +292,7 @@ def grade_chunk(spec, students, events=None) -> list[dict]:
             ex_device = spec.devices.get(ex_id, device) if ex.backend == "torch" else "cpu"
             if ex_device == "auto":
                 ex_device = "cpu" if info["gpu"] == "none" else "cuda"
-            if no_gpu and ex.backend == "torch" and ex_device == "cuda":
+            if ex_device == "cuda" and info["gpu"] == "none":
                 reason = (f"--device cuda but this task has no GPU (node {info['node']}): ask "
                           "Slurm for one with --gpus-per-task 1")
                 result, internal = grader_failure(ex, job.path, reason), [f"{job.name} {reason}"]

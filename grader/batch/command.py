@@ -114,6 +114,7 @@ def grade_batch_command(submissions_dir, jobs, csv_path, exercise_ids, reports_d
     parent = Path(csv_path).resolve().parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise click.UsageError(f"--csv {csv_path}: {parent} is not a writable folder")
+    explicit_device = device is not None  # an explicit --device wins over per-exercise ones
     device = device or course.device or "cpu"
     slurm = _slurm_options(course, {"partition": partition, "account": account,
                                     "gpus_per_task": gpus_per_task, "time_min": time_min,
@@ -137,7 +138,7 @@ def grade_batch_command(submissions_dir, jobs, csv_path, exercise_ids, reports_d
                         jobs=jobs, force=force, perf=not no_perf and course.perf is not False,
                         device=device, limits=_limits(course, call_timeout, budget),
                         course=course if course.source else None,
-                        devices={} if device != (course.device or "cpu") else dict(course.devices),
+                        devices={} if explicit_device else dict(course.devices),
                         executor=executor, slurm=slurm)
     console = Console(stderr=True, highlight=False)
     from grader.batch.spec import SlurmError

@@ -156,7 +156,12 @@ def run_batch(submissions: str | os.PathLike, csv_path: str | os.PathLike, opts:
             line += f"  [dim]{escape(row['errors'][:160])}[/dim]"
         bar.console.print(line, highlight=False, soft_wrap=True)
 
-    old_handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Ctrl-C, SIGTERM, and a closed terminal (SIGHUP, unless nohup ignores it) all stop the
+    # batch the same way: finished rows kept, workers killed, Slurm tasks cancelled.
+    stops = [signal.SIGINT, signal.SIGTERM]
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        stops.append(signal.SIGHUP)
+    old_handlers = {sig: signal.getsignal(sig) for sig in stops}
 
     def _interrupt(signum, frame):
         critical.request(KeyboardInterrupt())

@@ -176,7 +176,7 @@ def run_slurm(spec, jobs, opts, on_report, tick, status, console) -> None:
             status("tasks: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
                                 or "done"))
             time.sleep(0.5)
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, or sbatch refusing a retry: no task is left running
         _cancel(live, so.cluster, ex.folder)
         console.print(f"dlgrade: cancelled the batch's {len(live)} unfinished Slurm task(s)",
                       markup=False, soft_wrap=True)
