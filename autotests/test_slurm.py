@@ -340,11 +340,21 @@ def class_batch(slurm, tmp_path_factory):
         run.proc.kill()
 
 
+def _wait_rows(run, csv_path, n, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and run.proc.poll() is None:
+        if csv_path.exists() and len(_rows(csv_path)) >= n:
+            return
+        time.sleep(0.2)
+
+
 def test_an_interrupted_batch_resumes_with_the_same_seed(cluster, class_batch, tmp_path):
     """Ctrl-C while the array runs: exit 130, the batch's jobs cancelled, the finished rows
-    kept; the same command again grades the rest, with the seed of the first run."""
+    kept. Then a front end killed outright (SIGKILL: its tasks keep running): the next run
+    cancels those leftover tasks instead of grading their students twice. The same command
+    finally grades the rest, with the seed of the first run."""
     subs = tmp_path / "subs"
-    for i in range(6):
+    for i in range(8):
         source = SOLUTIONS["ex01"] if i % 2 == 0 else SUBMISSIONS / "ex01" / "sign_error.py"
         _student(subs, f"s{i}", {"ex01": source.read_text()})
     csv_path = tmp_path / "g.csv"
@@ -352,17 +362,13 @@ def test_an_interrupted_batch_resumes_with_the_same_seed(cluster, class_batch, t
             "2", "--array-parallelism", "1", "--time", "2", "--csv", str(csv_path),
             "--no-progress"]
     first = _Run(args, cwd=tmp_path)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and first.proc.poll() is None:
-        if csv_path.exists() and len(_rows(csv_path)) >= 2:
-            break
-        time.sleep(0.2)
+    _wait_rows(first, csv_path, 2)
     first.proc.send_signal(signal.SIGINT)
     code, err = first.wait(120)
     assert code == 130, err
     assert "cancelled the batch's" in err and "interrupted" in err, err
     done = _rows(csv_path)
-    assert 2 <= len(done) < 6, err
+    assert 2 <= len(done) < 8, err
     seed = json.loads((tmp_path / "g-reports" / ".batch.json").read_text())["seed"]
     assert {r["seed"] for r in done.values()} == {str(seed)}
     array = err.split("(job ")[1].split(")")[0]
@@ -370,16 +376,24 @@ def test_an_interrupted_batch_resumes_with_the_same_seed(cluster, class_batch, t
     while any(j.startswith(array + "_") for j in _active_jobs()) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not any(j.startswith(array + "_") for j in _active_jobs()), _active_jobs()
+
+    second = _Run(args, cwd=tmp_path)
+    _wait_rows(second, csv_path, len(done) + 1)
+    second.proc.kill()
+    second.wait(60)
+    assert len(_rows(csv_path)) < 8, "the batch finished before it could be killed"
     code, err = _Run(args, cwd=tmp_path).wait(300)
     assert code == 0, err
+    assert "of an earlier run of this batch that were still queued or running" in err, err
     final = _rows(csv_path)
-    assert sorted(final) == [f"s{i}" for i in range(6)]
-    assert f"unchanged {len(done)}" in err and f"seed {seed}" in err, err
+    assert sorted(final) == [f"s{i}" for i in range(8)]
+    assert f"seed {seed} (kept from this batch's first run)" in err, err
     assert {r["seed"] for r in final.values()} == {str(seed)}
     for name, row in done.items():
         assert final[name] == row
-    for i in range(6):
+    for i in range(8):
         assert final[f"s{i}"]["status"] == ("pass" if i % 2 == 0 else "fail"), final[f"s{i}"]
+    assert not _active_jobs() or all(not j.startswith(array) for j in _active_jobs())
 
 
 def test_a_class_through_a_job_array(cluster, class_batch):

@@ -35,7 +35,7 @@ from submitit.core.utils import pickle_load
 
 from grader.batch.chunk import (critical, failed_exercise, finalize, grade_chunk, grader_failure,
                                 read_partial, read_report)
-from grader.batch.spec import SlurmError
+from grader.batch.spec import SlurmError, read_state, write_state
 
 #: Slurm states of a task that may still run (anything else has ended).
 ACTIVE = {"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED", "RESIZING",
@@ -98,7 +98,7 @@ def _executor(spec, opts):
               "cpus_per_task": so.cpus_per_task, "slurm_time": max(1, math.ceil(time_min)),
               "local_timeout_min": time_min,
               "slurm_partition": so.partition, "slurm_account": so.account,
-              "slurm_gpus_per_task": so.gpus_per_task,
+              "slurm_gpus_per_task": so.gpus_per_task or None,
               "slurm_array_parallelism": so.array_parallelism,
               "slurm_setup": list(so.setup) or None, "local_setup": list(so.setup) or None,
               "slurm_additional_parameters": sbatch,
@@ -128,9 +128,12 @@ def run_slurm(spec, jobs, opts, on_report, tick, status, console) -> None:
     """
     so = opts.slurm
     ex, task, time_min = _executor(spec, opts)
+    if so.cluster == "slurm":
+        _cancel_leftovers(spec, ex.folder, console)
     m = max(1, so.students_per_task)
     chunks = [jobs[i:i + m] for i in range(0, len(jobs), m)]
     live = _submit(ex, task, spec, chunks, attempt=1)
+    _remember(spec, live)
     console.print(f"dlgrade: submitted {len(live)} task(s) ({_ids(live)}), {time_min:g} min each; "
                   f"logs in {Path(spec.reports) / '.slurm'}", markup=False, soft_wrap=True)
     failures: dict[str, dict[str, str]] = {}
@@ -165,6 +168,7 @@ def run_slurm(spec, jobs, opts, on_report, tick, status, console) -> None:
                     retry += _ended(spec, t, missing, failures, time_min, on_report, reported)
             if retry:
                 live += _submit(ex, task, spec, [[s] for s in retry], attempt=2)
+                _remember(spec, live[-len(retry):])
                 console.print(f"dlgrade: {len(retry)} student(s) of failed task(s) submitted "
                               f"again, one per task ({_ids(live[-len(retry):])})",
                               markup=False, soft_wrap=True)
@@ -237,6 +241,34 @@ def _outcome(t) -> tuple[str, str]:
     if state == "GONE":  # no longer known to squeue: its log says whether time ran out
         state = "TIMEOUT" if any("DUE TO TIME LIMIT" in ln for ln in lines) else "FAILED"
     return state, detail
+
+
+def _remember(spec, tasks) -> None:
+    """Record the batch's job ids in its state file (for :func:`_cancel_leftovers`)."""
+    state = read_state(Path(spec.reports))
+    ids = {str(t.job.job_id).split("_")[0] for t in tasks}
+    state["slurm_jobs"] = sorted(set(state.get("slurm_jobs", [])) | ids)
+    write_state(Path(spec.reports), state)
+
+
+def _cancel_leftovers(spec, folder, console) -> None:
+    """Cancel tasks of an earlier run of this batch that are still queued or running (its
+    front end was killed without Ctrl-C): they would grade the same students twice. What they
+    finished is already taken; what they were grading resumes from its partial record."""
+    old = read_state(Path(spec.reports)).get("slurm_jobs", [])
+    if not old:
+        return
+    states = _StatePoller("slurm", 0)._squeue(old) or {}
+    active = sorted({jid.split("_")[0] for jid, st in states.items()
+                     if st in ACTIVE and st != "UNKNOWN"})
+    for master in active:
+        try:
+            submitit.SlurmJob(folder=folder, job_id=master).cancel(check=False)
+        except OSError:
+            pass
+    if active:
+        console.print(f"dlgrade: cancelled job(s) {', '.join(active)} of an earlier run of this "
+                      "batch that were still queued or running", markup=False, soft_wrap=True)
 
 
 def _ids(tasks) -> str:
