@@ -4,8 +4,8 @@ Debian's ``slurm-wlm`` and ``munge`` (``.ci/run`` installs them); everything liv
 a munge key and socket of its own, a ``slurm.conf`` for this machine (its hostname, the CPUs
 ``slurmd -C`` reports, ``SlurmUser=root``, free ports, state/spool/log folders inside the
 folder, ``proctrack/linuxproc``, ``task/none``, ``select/cons_tres``, no cgroups, no
-accounting, two tasks per core), ``munged``, ``slurmctld`` and ``slurmd`` started as root and stopped by their pid
-files. Clients find the cluster through ``SLURM_CONF``.
+accounting, two tasks per core), ``munged``, ``slurmctld`` and ``slurmd`` started as root and
+stopped by their pid files. Clients find the cluster through ``SLURM_CONF``.
 
     python autotests/slurm_cluster.py start /tmp/cluster   # prints: export SLURM_CONF=...
     python autotests/slurm_cluster.py stop /tmp/cluster
@@ -132,7 +132,8 @@ def start(root: Path, timeout_s: float = 60.0) -> Cluster:
     env = {**os.environ, **cluster.env}
     munge = cluster.root / "munge"
     commands = [
-        ["munged", "--force", f"--socket={munge / 'munge.socket'}", f"--key-file={munge / 'munge.key'}",
+        ["munged", "--force", f"--socket={munge / 'munge.socket'}",
+         f"--key-file={munge / 'munge.key'}",
          f"--log-file={cluster.root / 'log' / 'munged.log'}", f"--pid-file={munge / 'munged.pid'}",
          f"--seed-file={munge / 'munged.seed'}"],
         ["slurmctld", "-f", str(cluster.conf)],
@@ -223,7 +224,8 @@ if __name__ == "__main__":
             c = start(where)
         except ClusterUnavailable as exc:
             sys.exit(f"slurm_cluster: {exc}")
-        print(f"export SLURM_CONF={c.conf}   # node {c.node}, {c.cpus} CPUs, partition {c.partition}")
+        print(f"export SLURM_CONF={c.conf}   # node {c.node}, {c.cpus} CPUs, "
+              f"partition {c.partition}")
     else:
         c = Cluster(root=where, conf=where / "slurm.conf", node="", cpus=0)
         left = stop(c)

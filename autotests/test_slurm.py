@@ -4,7 +4,7 @@ Two halves. Without a cluster (every machine): the ``[batch.slurm]`` configurati
 executor's handling of tasks that time out or die, driven through submitit's LocalExecutor
 (array tasks as local processes). Against a real Slurm (root, Debian's slurm-wlm and munge, as
 .ci/run installs them): a single-node cluster on localhost started for the session
-(autotests/slurm_cluster.py) grades a class of 21 students, one of whom hangs past the task's
+(autotests/slurm_cluster.py) grades a class of 22 students, one of whom hangs past the task's
 time limit, and a batch interrupted with Ctrl-C resumes with the same seed. Without root or the
 binaries those tests skip, saying why.
 """

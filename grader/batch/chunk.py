@@ -147,7 +147,8 @@ def finalize(spec, job, failures: dict, reason: str = "", internal: list | None 
             result, lines = failures[ex_id]
         else:
             why = reason or "grading stopped before this exercise started (its task failed)"
-            result, lines = grader_failure(by_id[ex_id], job.path, why), [f"{job.name} {ex_id}: {why}"]
+            result = grader_failure(by_id[ex_id], job.path, why)
+            lines = [f"{job.name} {ex_id}: {why}"]
         partial["done"][ex_id] = result
         partial["internal"] += lines
     partial.setdefault("executor", spec.executor)

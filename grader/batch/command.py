@@ -69,7 +69,8 @@ def _slurm_options(course, given: dict):
                    f"{Limits.budget_s:g}, or the course's].")
 @click.option("--no-progress", is_flag=True, help="No progress bar (one line per student).")
 @click.option("--executor", type=click.Choice(["local", "slurm"]), default="local",
-              show_default=True, help="Where to grade: worker processes here, or a Slurm job array.")
+              show_default=True,
+              help="Where to grade: worker processes here, or a Slurm job array.")
 @click.option("--partition", default=None, help="Slurm partition [default: [batch.slurm]'s].")
 @click.option("--account", default=None, help="Slurm account [default: [batch.slurm]'s].")
 @click.option("--gpus-per-task", type=click.IntRange(0), default=None,

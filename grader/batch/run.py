@@ -110,7 +110,8 @@ def run_batch(submissions: str | os.PathLike, csv_path: str | os.PathLike, opts:
     out = open(csv_path, "a", newline="", encoding="utf-8")  # noqa: SIM115 - closed in finally
     writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore", lineterminator="\n")
     bar = Progress(TextColumn("[bold]grading[/bold]"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("exercises · {task.fields[students]} students · {task.fields[state]}"),
+                   TextColumn("exercises · {task.fields[students]} students · "
+                              "{task.fields[state]}"),
                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                    console=console, disable=not (progress and console.is_terminal))
     bar_id = bar.add_task("grading", total=n_ex * len(todo), students=f"0/{len(todo)}",

@@ -22,7 +22,6 @@ objects).
 from __future__ import annotations
 
 import math
-import os
 import signal
 import subprocess
 import sys
