@@ -247,23 +247,62 @@ def test_force_and_a_new_seed_grade_again(tmp_path, limits):
     assert {r["seed"] for r in read_rows(csv_path).values()} == {"1"}
 
 
-def test_a_dying_or_overrunning_worker_costs_one_row_not_the_batch(tmp_path):
-    """The backstop: a task that overruns is killed with its whole process tree."""
+def test_a_resumed_batch_keeps_its_seed(tmp_path, limits):
+    """Regression: a batch run without --seed drew a fresh seed on every run, so a resumed
+    batch graded its remaining students on other inputs than the first ones. The batch's
+    first run records its seed; later runs (also with another default) keep it."""
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from grader.batch import BatchOptions, run_batch
+    from grader.exercises import resolve
+    subs = tmp_path / "s"
+    _student(subs, "a", SOLUTION.read_text())
+    console = Console(file=open(os.devnull, "w"), force_terminal=False)
+    opts = BatchOptions(exercises=[resolve("ex01")], seed=None, jobs=1, limits=limits, perf=False)
+    first = run_batch(subs, tmp_path / "g.csv", opts, console=console)
+    state = json.loads((tmp_path / "g-reports" / ".batch.json").read_text())
+    assert state["seed"] == first.seed
+    _student(subs, "b", SOLUTION.read_text())  # a student handed in late, or not reached
+    again = run_batch(subs, tmp_path / "g.csv", replace(opts, seed=first.seed + 1), console=console)
+    assert again.graded == ["b"] and again.seed == first.seed
+    rows = {r["student"]: r for r in _rows(tmp_path / "g.csv")}
+    assert rows["a"]["seed"] == rows["b"]["seed"] == str(first.seed)
+    # A chosen seed wins, regrades the rows graded with another one, and becomes the batch's.
+    chosen = run_batch(subs, tmp_path / "g.csv", replace(opts, seed=7, seed_given=True),
+                       console=console)
+    assert sorted(chosen.graded) == ["a", "b"] and chosen.seed == 7
+    assert run_batch(subs, tmp_path / "g.csv", opts, console=console).seed == 7
+    # A CSV from before the seed was recorded: its rows' seed is the batch's.
+    (tmp_path / "g-reports" / ".batch.json").unlink()
+    assert run_batch(subs, tmp_path / "g.csv", opts, console=console).seed == 7
+
+
+def test_a_dying_or_overrunning_worker_costs_one_exercise_not_the_batch(tmp_path):
+    """The backstop: an exercise that overruns is killed with its whole process tree; that
+    exercise is a grader-error, the student's other exercises are graded by a fresh worker."""
     from rich.console import Console
 
     from grader.batch import BatchOptions, run_batch
     from grader.exercises import resolve
     from grader.runner.process import Limits
-    _student(tmp_path / "s", "a_hangs", HOSTILE["h_loop_in_call"][0])
-    _student(tmp_path / "s", "b_fine", SOLUTION.read_text())
+    adagrad = (ROOT / "solutions" / "ex03_adagrad.py").read_text()
+    hangs = _student(tmp_path / "s", "a_hangs", HOSTILE["h_loop_in_call"][0])
+    (hangs / "exercises" / "ex03_adagrad.py").write_text(adagrad)
+    fine = _student(tmp_path / "s", "b_fine", SOLUTION.read_text())
+    (fine / "exercises" / "ex03_adagrad.py").write_text(adagrad)
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    opts = BatchOptions(exercises=[resolve("ex01")], seed=1, jobs=1, task_timeout_s=3.0, perf=False,
+    opts = BatchOptions(exercises=[resolve("ex01"), resolve("ex03")], seed=1, jobs=1,
+                        task_timeout_s=3.0, perf=False,
                         limits=Limits(call_timeout_s=30.0, budget_s=60.0))
     summary = run_batch(tmp_path / "s", tmp_path / "g.csv", opts,
                         console=Console(file=open(os.devnull, "w")))
     rows = {r["student"]: r for r in _rows(tmp_path / "g.csv")}
     assert rows["a_hangs"]["status"] == "grader-error"
     assert "longer than 3 s" in rows["a_hangs"]["errors"]
+    assert rows["a_hangs"]["ex01"] == "0" and float(rows["a_hangs"]["ex03"]) > 0
+    assert rows["a_hangs"]["ex03"] == rows["b_fine"]["ex03"]
     assert rows["b_fine"]["status"] == "pass"
     assert summary.grader_errors == ["a_hangs"]
     time.sleep(0.2)
@@ -323,8 +362,34 @@ def test_cli_exit_codes_and_usage(tmp_path):
     assert missing.returncode == 2
 
 
+def test_cli_grades_with_the_course_configuration_not_the_submissions(tmp_path):
+    """grade-batch reads dlgrade.toml from the current directory (points, limits), as `check`
+    does; a dlgrade.toml inside a student's folder changes nothing."""
+    subs = tmp_path / "subs"
+    student = _student(subs, "a", SOLUTION.read_text())
+    (student / "dlgrade.toml").write_text("[exercises.ex01]\npoints = { signature = 1000 }\n")
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "dlgrade.toml").write_text("[exercises.ex01]\npoints = { sigmoid_values = 30 }\n"
+                                         "[batch.slurm]\nstudents_per_task = 3\n")
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "grade-batch", str(subs), "-e",
+                           "ex01", "-j", "1", "--no-perf", "--csv", str(tmp_path / "g.csv")],
+                          capture_output=True, text=True, timeout=300, cwd=course)
+    assert proc.returncode == 0, proc.stderr
+    from grader.exercises import resolve
+    base = sum(c.points for c in resolve("ex01").checks if c.kind != "performance")
+    row = _rows(tmp_path / "g.csv")[0]
+    assert row["max_score"] == f"{base - 3 + 30:g}" == row["score"], row
+    (course / "dlgrade.toml").write_text("[batch.slurm]\ntime = 'long'\n")
+    bad = subprocess.run([sys.executable, "-m", "grader.cli", "grade-batch", str(subs), "-e",
+                          "ex01", "--csv", str(tmp_path / "g.csv")], capture_output=True,
+                         text=True, timeout=120, cwd=course)
+    assert bad.returncode == 2 and "[batch.slurm] time must be a positive number" in bad.stderr
+
+
 def test_interrupted_batch_keeps_finished_rows_and_resumes(tmp_path):
-    """Ctrl-C in the middle: exit 130, finished rows on disk, a re-run grades only the rest."""
+    """Ctrl-C in the middle: exit 130, finished rows on disk, a re-run grades only the rest,
+    with the seed the first run drew (no --seed given)."""
     subs = tmp_path / "subs"
     for i in range(2):
         _student(subs, f"a{i}_fast", SOLUTION.read_text())
@@ -332,8 +397,7 @@ def test_interrupted_batch_keeps_finished_rows_and_resumes(tmp_path):
         _student(subs, f"z{i}_slow", HOSTILE["h_loop_at_import"][0])
     csv_path = tmp_path / "g.csv"
     cmd = [sys.executable, "-m", "grader.cli", "grade-batch", str(subs), "-e", "ex01", "-j", "1",
-           "--csv", str(csv_path), "--seed", "4", "--call-timeout", "1", "--no-progress",
-           "--no-perf"]
+           "--csv", str(csv_path), "--call-timeout", "1", "--no-progress", "--no-perf"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -358,4 +422,5 @@ def test_interrupted_batch_keeps_finished_rows_and_resumes(tmp_path):
     assert f"unchanged {len(done)}" in proc.stderr
     for name, row in done.items():
         assert final[name] == row
+    assert len({r["seed"] for r in final.values()}) == 1, final
     shutil.rmtree(subs)

@@ -338,7 +338,7 @@ def nbgrader_build(course_dir, exercise_ids, solutions, course_id, hidden, seed,
                f"{Path(written[1]).parent.name if len(written) > 1 else 'EXNN'}")
 
 
-# CI, release and batch commands live beside their code (grader/ci.py, release.py, batch.py).
+# CI, release and batch commands live beside their code (grader/ci.py, release.py, batch/).
 from grader.batch import grade_batch_command  # noqa: E402
 from grader.ci import ci_group  # noqa: E402
 from grader.release import release_command  # noqa: E402

@@ -26,6 +26,15 @@ table with ``tool.dlgrade``)::
     gpu_thresholds = { conv_forward = 20 }              # CUDA ratio limits to torch's kernels
     gpu_budget_ms = { conv_forward = 5.0 }              # CUDA: absolute ms per forward+backward
 
+    [batch.slurm]              # grade-batch --executor slurm (command-line flags win)
+    partition = "gpu"          # also: account, qos and the like in sbatch = { qos = "high" }
+    time = 30                  # minutes per array task
+    gpus_per_task = 1          # cpus_per_task = 1, mem_gb = 8
+    array_parallelism = 50     # tasks running at once
+    students_per_task = 10
+    setup = ["module load cuda", "source /shared/dlgrade/.venv/bin/activate"]
+    python = "python"          # how a task starts Python (e.g. "apptainer exec dlgrade.sif python")
+
 Where it is looked for (:func:`find`): the current directory first, then the ``--path`` folder
 (or the folder of the ``--path`` file) *if the current directory is that folder or inside it*; in
 each, ``dlgrade.toml`` before ``pyproject.toml``; the first file found is used. A student running
@@ -66,10 +75,27 @@ LIMIT_KEYS = {
     "cpu_s": ("cpu_seconds", 1.0),
     "file_mb": ("file_bytes", 1024.0**2),
 }
-TOP_KEYS = ("device", "perf", "limits", "exercises", "gradescope")
+TOP_KEYS = ("device", "perf", "limits", "exercises", "gradescope", "batch")
 GRADESCOPE_KEYS = ("leaderboard",)
 #: The course configuration packaged into the grader's wheel by ``dlgrade release``.
 PACKAGED = Path(__file__).resolve().parent / "course" / "dlgrade.toml"
+#: Keys of ``[batch.slurm]`` -> (type check, what is expected).
+SLURM_KEYS = {
+    "partition": (lambda v: isinstance(v, str) and v.strip() != "", "a partition name"),
+    "account": (lambda v: isinstance(v, str) and v.strip() != "", "an account name"),
+    "time": (lambda v: _is_number(v) and v > 0, "a positive number of minutes"),
+    "gpus_per_task": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "cpus_per_task": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "mem_gb": (lambda v: _is_number(v) and v > 0, "a positive number of GB"),
+    "array_parallelism": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "students_per_task": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "setup": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+              "a list of shell lines"),
+    "python": (lambda v: isinstance(v, str) and v.strip() != "", "a command"),
+    "sbatch": (lambda v: isinstance(v, dict) and all(
+        isinstance(x, (str, int, float)) and not isinstance(x, bool) or x is True
+        for x in v.values()), "a table of sbatch options {name = value}"),
+}
 EXERCISE_KEYS = ("device", "points", "thresholds", "gpu_thresholds", "gpu_budget_ms",
                  *LIMIT_KEYS)
 
@@ -93,6 +119,7 @@ class CourseConfig:
         performance: exercise id -> {"thresholds": {...}, "gpu_thresholds": {...},
             "gpu_budget_ms": {...}} (what :mod:`grader.checks.performance` reads).
         leaderboard: ``[gradescope] leaderboard``: Gradescope results get leaderboard entries.
+        batch_slurm: the validated ``[batch.slurm]`` table (keys of :data:`SLURM_KEYS`).
     """
 
     source: Path | None = None
@@ -103,6 +130,7 @@ class CourseConfig:
     points: dict = field(default_factory=dict)
     performance: dict = field(default_factory=dict)
     leaderboard: bool = False
+    batch_slurm: dict = field(default_factory=dict)
 
 
 def find(path: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None) -> Path | None:
@@ -219,7 +247,28 @@ def load(file: str | os.PathLike | None, exercises=None) -> CourseConfig:
             cfg.performance[ex.id] = perf
     if base != Limits() or cfg.limits:
         cfg.limits = {ex.id: cfg.limits.get(ex.id, base) for ex in exercises}
+    batch = _table(data, "batch", where, prefix)
+    _unknown(batch, ("slurm",), where + f"[{prefix}batch]")
+    slurm = batch.get("slurm", {})
+    label = where + f"[{prefix}batch.slurm]"
+    if not isinstance(slurm, dict):
+        raise ConfigError(f"{label} must be a table, got {slurm!r}")
+    _unknown(slurm, SLURM_KEYS, label)
+    for key, value in slurm.items():
+        ok, expected = SLURM_KEYS[key]
+        if not ok(value):
+            raise ConfigError(f"{label} {key} must be {expected}, got {value!r}")
+    cfg.batch_slurm = dict(slurm)
     return cfg
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def _table(data: dict, key: str, where: str, prefix: str) -> dict:
