@@ -248,8 +248,18 @@ def check_edge_configs(ctx) -> None:
     """Forward and backward on sizes that need the floor, N = C = 1, pool = input, 1x1 pools."""
     def check(case):
         cfg, d, out, dx = case
-        _judge_out(cfg, d, out)
-        _judge_dx(ctx, cfg, d, dx)
+        wrong = []
+        for judge_one in (lambda: _judge_out(cfg, d, out), lambda: _judge_dx(ctx, cfg, d, dx)):
+            try:
+                judge_one()
+            except Fail as exc:
+                wrong.append(exc)
+        if len(wrong) == 2:       # both outputs wrong: report both, the forward's first
+            raise Wrong(f"{wrong[0]}\n  Also wrong on this configuration: "
+                        f"{str(wrong[1]).splitlines()[0]}", "out",
+                        getattr(wrong[0], "diagnosed", False))
+        if wrong:
+            raise wrong[0]
 
     _staged(ctx, EDGE_CONFIGS, check, "out", backward=True)
 
