@@ -1,5 +1,5 @@
 # expect: no_forbidden_calls fail torch.nn.utils.clip_grad_norm_
-# expect: clip_values fail torch.nn.utils.clip_grad_norm_
+# expect: clip_values fail aten::_foreach_norm
 # clip_grad_norm_ itself, on copies of the gradients.
 import torch
 

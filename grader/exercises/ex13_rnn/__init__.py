@@ -48,11 +48,13 @@ EXERCISE = Exercise(
                      "torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad_value_",
                      "torch.nn.utils.clip_grads_with_norm_", "torch.nn.utils.get_total_norm",
                      "torch.nn.utils.rnn", "torch._C"),
-    # aten's recurrent kernels (every backend). Clipping has no operator of its own (clip_grad_norm_
-    # is Python over norm/mul), so the static scan above refuses it by name.
+    # aten's recurrent kernels (every backend), and aten::_foreach_norm, the norm over a list of
+    # tensors behind clip_grad_norm_ and get_total_norm (their default, foreach path). The rest of
+    # clip_grad_norm_ is plain norm/mul, so an alias of it with foreach=False is refused by the
+    # static scan above (by name) only.
     forbidden_ops=("aten::rnn_tanh", "aten::rnn_relu", "aten::lstm", "aten::gru", "aten::_thnn_",
                    "aten::_cudnn_rnn", "aten::miopen_rnn", "aten::mkldnn_rnn", "aten::quantized_lstm",
-                   "aten::quantized_gru", "aten::quantized_rnn"),
+                   "aten::quantized_gru", "aten::quantized_rnn", "aten::_foreach_norm"),
     checks=(
         signature_check(probe, 1),
         Check("forward_values", "value", 3, check_forward, (FWD,),

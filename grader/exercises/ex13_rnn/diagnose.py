@@ -162,8 +162,9 @@ def norm_candidates(grads: list, max_norm: float, clipped: list) -> list[tuple[s
 
 def consistent_hint(per_case: list[list[tuple[str, object]]], same) -> str:
     """The hint of a recognised mistake whose prediction equals the student's output on EVERY
-    case where it can be computed (so a mistake contradicted anywhere is never named), else the
-    hints that explain the first case where the student is wrong ("one of these").
+    case where it can be computed (so a mistake contradicted anywhere is never named; several
+    such mistakes are all named), else the hints that explain the first case where the student is
+    wrong ("one of these").
 
     Args:
         per_case: for each case, ``(hint, variant_output)`` candidates, in priority order, plus
@@ -174,11 +175,17 @@ def consistent_hint(per_case: list[list[tuple[str, object]]], same) -> str:
     wrong = [c for c in per_case if not same(c[0][1], c[1][1])]
     if not wrong:
         return ""
+    consistent = []
     for hint in dict.fromkeys(h for h, _ in wrong[0][2:]):
         # the mistake's prediction equals the student's output wherever it can be computed
         predicted = [[v for h, v in c[2:] if h == hint] for c in per_case]
         if all(not vs or same(c[0][1], vs[0]) for c, vs in zip(per_case, predicted)):
-            return hint
+            consistent.append(hint)
+    if len(consistent) == 1:
+        return consistent[0]
+    if consistent:
+        return ("one of these (they give the same numbers on every case here): "
+                + "; or ".join(consistent))
     first = [h for h, v in wrong[0][2:] if same(wrong[0][0][1], v) and not same(v, wrong[0][1][1])]
     first = list(dict.fromkeys(first))
     if len(first) > 1:
