@@ -30,7 +30,7 @@ def _map(ctx, fn: str, argsets: list, cfgs: list, **kw) -> list:
         cfg, worked = cfgs[k], [c for c in cfgs[:k] if c != cfgs[k]]
         note = f"\n  (it raised on {cfg.describe()}"
         note += f", after {len(worked)} other configurations worked)" if worked else ")"
-        special = _special(cfg, worked)
+        special = _special(cfg, worked, str(exc.error.get("type", "")))
         if special:
             note += f"\n  Hint: {special}"
         error = dict(exc.error)
@@ -52,23 +52,29 @@ def _map_prefix(ctx, fn: str, argsets: list, cfgs: list, **kw) -> tuple[list, St
         return (_map(ctx, fn, argsets[:k], cfgs[:k], **kw) if k else []), exc
 
 
-def _special(cfg: Config, worked: list) -> str:
-    """What ``cfg`` has that none of the configurations in ``worked`` had."""
+def _special(cfg: Config, worked: list, error_type: str = "") -> str:
+    """What ``cfg`` has that none of the configurations in ``worked`` (the ones before it in the
+    same batch, which ran) had: said only where that is observed, i.e. when some configuration
+    worked first, or when the student's own assertion failed on an input that does not tile."""
     notes = []
-    if cfg.floors:
+    if cfg.floors and (error_type == "AssertionError"
+                       or (worked and not any(c.floors for c in worked))):
         Ho, Wo = cfg.out_hw
         first = "the first" if worked and not any(c.floors for c in worked) else "an"
         notes.append(f"this is {first} input the windows do not tile exactly ((H - pool_height) "
                      f"/ stride = {cfg.H - cfg.ph}/{cfg.s} or (W - pool_width) / stride = "
                      f"{cfg.W - cfg.pw}/{cfg.s}): H_out = 1 + (H - pool_height) // stride = {Ho}, "
-                     f"W_out = {Wo}, and the rows/columns after the last window are never read; do "
-                     "not assert that the windows tile the input")
-    if cfg.ph != cfg.pw and worked and all(c.ph == c.pw for c in worked):
+                     f"W_out = {Wo}, and the rows/columns after the last window are never read"
+                     + ("; do not assert that the windows tile the input"
+                        if error_type == "AssertionError" else ""))
+    if not worked:
+        return "; ".join(notes)
+    if cfg.ph != cfg.pw and all(c.ph == c.pw for c in worked):
         notes.append(f"this is the first non-square pool (pool_height={cfg.ph}, pool_width="
                      f"{cfg.pw}): rows go with pool_height, columns with pool_width")
-    if cfg.overlaps and worked and not any(c.overlaps for c in worked):
+    if cfg.overlaps and not any(c.overlaps for c in worked):
         notes.append(f"this is the first overlapping configuration (stride={cfg.s} < pool)")
-    if cfg.gaps and worked and not any(c.gaps for c in worked):
+    if cfg.gaps and not any(c.gaps for c in worked):
         notes.append(f"this is the first stride larger than the pool (stride={cfg.s})")
     return "; ".join(notes)
 

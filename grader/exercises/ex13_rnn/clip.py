@@ -109,8 +109,7 @@ def check_clip_untouched(ctx) -> None:
             raise Fail(f"{CLIP} changed the list `grads` it was given (on {on}): return a new list")
         for i, (g, got) in enumerate(zip(grads, after)):
             try:
-                assert_unchanged({"g": g}, [got], {}, fn=CLIP, names=("g",))
+                assert_unchanged({f"grads[{i}]": g}, [got], {}, fn=CLIP, names=(f"grads[{i}]",))
             except Fail as exc:
-                raise Fail(str(exc).replace("`g`", f"`grads[{i}]`") + f" (on {on}). "
-                           "clip_grad_norm returns new tensors: clipped = [g * coef for g in "
-                           "grads], not g *= coef or g.mul_(coef)") from None
+                raise Fail(f"{exc} (on {on}). {CLIP} returns new tensors: clipped = [g * coef "
+                           "for g in grads], not g *= coef or g.mul_(coef)") from None
