@@ -307,3 +307,14 @@ def test_cuda_checks_pass_on_the_solution():
                                                     if c.name in ("cuda_values", "cuda_performance")))
     report = grade([ex], ROOT / "solutions", Options(seed=5, device="cuda"))
     assert not [(c.name, c.status, c.message) for c in report.exercises[0].checks if c.status != "pass"]
+
+
+def test_functions_that_return_nothing_score_zero(tmp_path):
+    """Regression: clip_untouched used to pass for a clip_grad_norm whose body is `pass` (its
+    inputs are trivially unchanged); every check now requires the contract's return values."""
+    skeleton = (ROOT / "exercises" / EXERCISE.filename).read_text()
+    (tmp_path / EXERCISE.filename).write_text(
+        "\n".join("    pass" if "raise NotImplementedError" in line else line
+                  for line in skeleton.splitlines()))
+    result = grade_file("ex13", tmp_path, perf=False)
+    assert result.score == 0, [(c.name, c.status) for c in result.checks if c.status == "pass"]

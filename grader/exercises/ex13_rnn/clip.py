@@ -101,9 +101,11 @@ def check_clip_values(ctx) -> None:
 
 def check_clip_untouched(ctx) -> None:
     """The gradients passed in come back unchanged, above max_norm and below it (the contract's
-    clipped tensors are new ones, unlike torch's in-place clip_grad_norm_)."""
+    clipped tensors are new ones, unlike torch's in-place clip_grad_norm_); the return value must
+    have the contract's form, so a function that returns nothing earns nothing here."""
     for on, grads, max_norm in clip_cases(ctx.rng)[:2]:
-        (_, (a, kw)), = ctx.map(CLIP, [(([g.copy() for g in grads], max_norm), {})], inputs=True)
+        (value, (a, kw)), = ctx.map(CLIP, [(([g.copy() for g in grads], max_norm), {})], inputs=True)
+        clip_outputs(value, grads, ctx.tensor_device, on)     # no point for a function that returns nothing
         after = a[0] if a else kw.get("grads")
         if not isinstance(after, list) or len(after) != len(grads):
             raise Fail(f"{CLIP} changed the list `grads` it was given (on {on}): return a new list")

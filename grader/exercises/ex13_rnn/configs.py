@@ -90,8 +90,10 @@ def clip_cases(rng: np.random.Generator) -> list[tuple[str, list, float]]:
     (where the 1e-6 of the denominator matters, also when the norm is just under max_norm) and
     all zeros."""
     big = [rng.normal(size=(4, 5)), rng.normal(size=(5,)), rng.normal(size=(3, 3))]
-    tiny = [rng.normal(size=(3,)) * 1e-6, rng.normal(size=(2, 2)) * 1e-6]
-    tiny_norm = float(np.sqrt(sum(np.sum(g * g) for g in tiny)))
+    tiny = [rng.normal(size=(3,)), rng.normal(size=(2, 2))]
+    tiny_norm = 2e-6        # exactly: then the 1e-6 changes the factor by a third on every seed
+    scale = tiny_norm / float(np.sqrt(sum(np.sum(g * g) for g in tiny)))
+    tiny = [g * scale for g in tiny]
     return [
         ("three tensors whose norm is above max_norm", big, 1.0),
         ("the same tensors, below max_norm (unchanged)", [g.copy() for g in big], 100.0),
