@@ -245,7 +245,8 @@ def test_guard_refuses_torch_rnns_however_reached_and_allows_the_exercise():
     allowed = {
         "the recurrence": lambda: torch.tanh(x[:, 0] @ w_ih.T + h0[0] @ w_hh.T + b),
         "einsum + cat + stack": lambda: torch.einsum("ntd,hd->nth", torch.stack([x[:, 0], x[:, 1]], 1), w_ih),
-        "norms": lambda: (torch.linalg.vector_norm(torch.cat([x.reshape(-1), b])), x.norm(), torch.sqrt((x * x).sum())),
+        "norms": lambda: (torch.linalg.vector_norm(torch.cat([x.reshape(-1), b])), x.norm(),
+                          torch.sqrt((x * x).sum())),
         "clamp": lambda: torch.clamp(torch.tensor(3.0) / (x.norm() + 1e-6), max=1.0),
     }
     blocked = {name: _refused(fn) for name, fn in allowed.items()}

@@ -52,7 +52,8 @@ def _run(ctx):
     results = ctx.map(CLIP, [(([g.copy() for g in grads], max_norm), {}) for _, grads, max_norm in cases])
     out = []
     for (on, grads, max_norm), res in zip(cases, results):
-        on = f"{on}: {len(grads)} tensor(s) of shapes {[tuple(np.shape(g)) for g in grads]}, max_norm={max_norm:.3g}"
+        shapes = [tuple(np.shape(g)) for g in grads]
+        on = f"{on}: {len(grads)} tensor(s) of shapes {shapes}, max_norm={max_norm:.3g}"
         clipped, total = clip_outputs(res, grads, ctx.tensor_device, on)
         exp_clipped, exp_total = clip_oracle(grads, max_norm)
         out.append((on, grads, max_norm, clipped, total, exp_clipped, exp_total))
