@@ -225,7 +225,14 @@ def check_forward(ctx) -> None:
     _staged(ctx, CONFIGS, lambda c: _judge_out(c[0], c[1], c[2]), "out", backward=False)
     cfg = Config(2, 3, 6, 8, 2, 2, 2)
     d = make_inputs(ctx.rng, cfg)
-    (r,) = _map(ctx, FORWARD, [((d["x"],), {})], [cfg], keep=(1,))
+    try:
+        (r,) = _map(ctx, FORWARD, [((d["x"],), {})], [cfg], keep=(1,))
+    except StudentRaised as exc:
+        if exc.error.get("type") != "TypeError":
+            raise
+        raise Fail(f"{FORWARD}(x) with its default arguments raised TypeError: "
+                   f"{exc.error.get('message', '')}. Hint: the contract's signature is "
+                   f"{FORWARD}(x, pool_height=2, pool_width=2, stride=2)") from None
     out, _ = expect_tuple(r, 2, fn=FORWARD, names="(out, cache)")
     try:
         _judge_out(cfg, d, _out_array(cfg, out, ctx.tensor_device))

@@ -18,6 +18,20 @@ SATURATED = ", pre-activations of 1e3..1e4 on half of the hidden units"
 
 
 # -- calling the student --------------------------------------------------------------------------
+FLOAT32_HINT = ("Hint: torch.zeros(...) and torch.empty(...) without dtype= make float32 tensors; "
+                "use x.new_zeros(...), torch.zeros_like(...) or dtype=x.dtype, device=x.device")
+
+
+def _located(exc: Fail, where: str) -> Fail:
+    """``exc`` with the input named; a float32 output gets the usual torch cause as its hint."""
+    text = str(exc)
+    if "dtype float32, expected float64" in text:
+        text = text.split(" Hint:")[0].rstrip(".") + f" ({where}). " + FLOAT32_HINT
+    else:
+        text += f" ({where})"
+    return Fail(text)
+
+
 def _h_array(res, inp: dict, dev, on: str):
     """(h as float64 array of shape (N, T, H), cache handle) from a forward result."""
     h, cache = expect_tuple(res, 2, fn=FWD, names="(h, cache)")
@@ -33,7 +47,7 @@ def _h_array(res, inp: dict, dev, on: str):
     try:
         return expect_array(h, fn=FWD, what="h", shape=shape, device=dev), cache
     except Fail as exc:
-        raise Fail(f"{exc} (on {on})") from None
+        raise _located(exc, f"on {on}") from None
 
 
 def run_forward(ctx, cases: list[dict], labels=None) -> list[tuple]:
@@ -55,7 +69,7 @@ def _grads(res, inp: dict, dev, on: str) -> dict:
         try:
             got[name] = expect_array(value, fn=BWD, what=name, shape=inp[like].shape, device=dev)
         except Fail as exc:
-            raise Fail(f"{exc} (on {on}; {name} has the shape of {like})") from None
+            raise _located(exc, f"on {on}; {name} has the shape of {like}") from None
     return got
 
 
