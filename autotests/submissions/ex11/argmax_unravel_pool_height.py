@@ -1,6 +1,6 @@
-# expect: backward_dx error first non-square pool
 # expect: edge_configs fail k // pool_height
 # expect: forward_values pass
+# (backward_dx fails too: with an IndexError or wrong values, depending on where the maxima fall)
 # The flat argmax of a window is turned into (row, column) with pool_height instead of
 # pool_width: right for square pools only.
 import torch
