@@ -226,6 +226,101 @@ def attention_pair(x, Wq, Wk, Wv, dout, causal=False) -> Thunk:
     return run
 
 
+# -- ex11 max pooling and ex13 recurrent network (torch's own kernels and autograd) -------------
+def maxpool_forward(x, pool_height=2, pool_width=2, stride=2) -> Thunk:
+    """torch.nn.functional.max_pool2d(x, (pool_height, pool_width), stride), no padding."""
+    import torch.nn.functional as F
+    return lambda: F.max_pool2d(x, (pool_height, pool_width), stride=stride)
+
+
+def maxpool_backward(x, dout, pool_height=2, pool_width=2, stride=2) -> Thunk:
+    """The gradient of max_pool2d w.r.t. x for upstream ``dout`` (max_pool2d_with_indices_backward),
+    through autograd on a graph built once."""
+    import torch
+    import torch.nn.functional as F
+    leaves = _leaves(x)
+    with torch.enable_grad():
+        loss = _vjp_loss(F.max_pool2d(leaves[0], (pool_height, pool_width), stride=stride), dout)
+    return lambda: torch.autograd.grad(loss, leaves, retain_graph=True)
+
+
+def maxpool_pair(x, dout, pool_height=2, pool_width=2, stride=2) -> Thunk:
+    """max_pool2d forward and backward, a fresh graph per call."""
+    import torch
+    import torch.nn.functional as F
+    leaves = _leaves(x)
+
+    def run():
+        with torch.enable_grad():
+            loss = _vjp_loss(F.max_pool2d(leaves[0], (pool_height, pool_width), stride=stride), dout)
+        return torch.autograd.grad(loss, leaves)
+    return run
+
+
+def _rnn_module(Wx, Wh, b):
+    """A torch.nn.RNN (tanh, batch_first) holding the exercise's weights: weight_ih = Wx.T,
+    weight_hh = Wh.T, bias_ih = b, bias_hh = 0 (h_t = tanh(x_t Wx + h_{t-1} Wh + b))."""
+    import torch
+    D, H = Wx.shape
+    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True, device=Wx.device,
+                       dtype=Wx.dtype)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(Wx.T)
+        rnn.weight_hh_l0.copy_(Wh.T)
+        rnn.bias_ih_l0.copy_(b)
+        rnn.bias_hh_l0.zero_()
+    return rnn
+
+
+def rnn_forward(x, h0, Wx, Wh, b) -> Thunk:
+    """torch.nn.RNN (tanh) over x (N, T, D) from h0 (N, H), without an autograd graph."""
+    import torch
+    rnn = _rnn_module(Wx, Wh, b)
+
+    def run():
+        with torch.no_grad():
+            return rnn(x, h0.unsqueeze(0))
+    return run
+
+
+def rnn_backward(x, h0, Wx, Wh, b, dh) -> Thunk:
+    """Gradients of torch.nn.RNN's hidden states (upstream ``dh`` (N, T, H)) w.r.t. x, h0 and the
+    module's weights, through autograd on a graph built once (backpropagation through time)."""
+    import torch
+    rnn = _rnn_module(Wx, Wh, b)
+    leaves = _leaves(x, h0) + tuple(rnn.parameters())
+    with torch.enable_grad():
+        loss = _vjp_loss(rnn(leaves[0], leaves[1].unsqueeze(0))[0], dh)
+    return lambda: torch.autograd.grad(loss, leaves, retain_graph=True)
+
+
+def rnn_pair(x, h0, Wx, Wh, b, dh) -> Thunk:
+    """torch.nn.RNN (tanh; cuDNN on CUDA) forward and backward, a fresh graph per call."""
+    import torch
+    rnn = _rnn_module(Wx, Wh, b)
+    leaves = _leaves(x, h0) + tuple(rnn.parameters())
+
+    def run():
+        with torch.enable_grad():
+            loss = _vjp_loss(rnn(leaves[0], leaves[1].unsqueeze(0))[0], dh)
+        return torch.autograd.grad(loss, leaves)
+    return run
+
+
+def clip_grad_norm(grads, max_norm) -> Thunk:
+    """torch.nn.utils.clip_grad_norm_ on fresh copies of ``grads`` (a list of tensors), so each
+    call clips new tensors as the exercise's function returns them; (clipped, total_norm)."""
+    import torch
+    holders = [torch.zeros_like(g) for g in grads]
+
+    def run():
+        for holder, g in zip(holders, grads):
+            holder.grad = g.clone()
+        total = torch.nn.utils.clip_grad_norm_(holders, max_norm)
+        return [h.grad for h in holders], total
+    return run
+
+
 #: name -> factory. The names are what a timing request's ``ref`` field may hold.
 REFERENCES: dict[str, Callable[..., Thunk]] = {
     "sigmoid": sigmoid, "sigmoid_grad": sigmoid_grad,
@@ -237,4 +332,7 @@ REFERENCES: dict[str, Callable[..., Thunk]] = {
     "lstm_step_forward": lstm_step_forward, "lstm_step_backward": lstm_step_backward,
     "attention_forward": attention_forward, "attention_backward": attention_backward,
     "conv_pair": conv_pair, "lstm_pair": lstm_pair, "attention_pair": attention_pair,
+    "maxpool_forward": maxpool_forward, "maxpool_backward": maxpool_backward,
+    "maxpool_pair": maxpool_pair, "rnn_forward": rnn_forward, "rnn_backward": rnn_backward,
+    "rnn_pair": rnn_pair, "clip_grad_norm": clip_grad_norm,
 }

@@ -1,0 +1,29 @@
+# expect: edge_configs fail rounded up
+# expect: forward_values pass
+# The output size uses the ceiling: a last, incomplete window at the bottom/right edge is kept.
+import math
+
+import torch
+
+
+def maxpool_forward(x, pool_height=2, pool_width=2, stride=2):
+    N, C, H, W = x.shape
+    Ho = 1 + math.ceil((H - pool_height) / stride)
+    Wo = 1 + math.ceil((W - pool_width) / stride)
+    out = x.new_zeros((N, C, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            win = x[:, :, i * stride:i * stride + pool_height, j * stride:j * stride + pool_width]
+            out[:, :, i, j] = win.amax(dim=(2, 3))
+    return out, (x, pool_height, pool_width, stride, Ho, Wo)
+
+
+def maxpool_backward(dout, cache):
+    x, ph, pw, s, Ho, Wo = cache
+    dx = torch.zeros_like(x)
+    for i in range(Ho):
+        for j in range(Wo):
+            win = x[:, :, i * s:i * s + ph, j * s:j * s + pw]
+            mask = win == win.amax(dim=(2, 3), keepdim=True)
+            dx[:, :, i * s:i * s + ph, j * s:j * s + pw] += mask * dout[:, :, i, j, None, None]
+    return dx

@@ -1,0 +1,24 @@
+# expect: backward_overlap fail erase the gradient
+# expect: backward_dx pass
+# The mask of each window is assigned over the whole window: dx[window] = (win == max) * dout.
+# Where windows overlap, its zeros erase what an earlier window put there.
+import torch
+
+
+def maxpool_forward(x, pool_height=2, pool_width=2, stride=2):
+    N, C, H, W = x.shape
+    win = x.unfold(2, pool_height, stride).unfold(3, pool_width, stride)
+    out = win.amax(dim=(4, 5))
+    return out, (x, pool_height, pool_width, stride)
+
+
+def maxpool_backward(dout, cache):
+    x, ph, pw, s = cache
+    _, _, Ho, Wo = dout.shape
+    dx = torch.zeros_like(x)
+    for i in range(Ho):
+        for j in range(Wo):
+            win = x[:, :, i * s:i * s + ph, j * s:j * s + pw]
+            m = win.amax(dim=(2, 3), keepdim=True)
+            dx[:, :, i * s:i * s + ph, j * s:j * s + pw] = (win == m) * dout[:, :, i, j, None, None]
+    return dx
