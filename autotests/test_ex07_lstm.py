@@ -15,6 +15,7 @@ from conftest import ROOT, grade_file
 from grader.checks.gradients import numerical_gradient
 from grader.exercises.ex07_lstm import EXERCISE
 from grader.exercises.ex07_lstm import checks as ex
+from grader.exercises.ex07_lstm import diagnose
 
 GATE_ORDER_TORCH = (0, 1, 3, 2)
 
@@ -80,7 +81,7 @@ def test_weight_hint_names_blocks_order_and_batch_mean():
     rng = np.random.default_rng(3)
     h, n = 3, 4
     exp = rng.normal(size=(5, 4 * h))
-    blocks = ex._blocks(exp, h)
+    blocks = diagnose._blocks(exp, h)
     swapped = np.concatenate([blocks[k] for k in GATE_ORDER_TORCH], axis=1)
     assert "order i, f, g, o" in ex.weight_hint(swapped, exp, h, "dWx", n)
     only_g = exp.copy()

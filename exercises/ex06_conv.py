@@ -56,7 +56,9 @@ def conv_forward(x, w, b, stride=1, pad=0):
         stride: int >= 1, default 1 -- step between window positions, the
             same in both directions.
         pad: int >= 0, default 0 -- number of zeros added on every side of
-            the height and width axes.
+            the height and width axes. The kernel may be larger than x
+            itself (HH > H or WW > W) as long as it fits the padded input
+            (HH <= H + 2*pad and WW <= W + 2*pad): it slides over x_pad.
 
     Returns:
         (out, cache):

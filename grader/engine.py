@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader import rules
 from grader.checks import static
 from grader.results import CheckResult, ExerciseResult, Report
 from grader.runner.process import Limits, StudentCrash, StudentImportError, StudentProcess, warm_up
@@ -234,13 +235,27 @@ def _result(check: Check, status: str, message: str = "", t0: float | None = Non
                        dict(metrics) if metrics and status == "pass" else {})
 
 
+def unrun(exercise: Exercise, opts: Options, status: str, message: str) -> list[CheckResult]:
+    """Results for an exercise whose code cannot run (no file, unreadable, not importable): every
+    check ``status`` with ``message``, except those that do not apply under ``opts`` (skipped as
+    for any submission, so ``max_score`` does not depend on the student's file)."""
+    device = opts.device_for(exercise.id)
+    out = []
+    for c in exercise.checks:
+        reason = rules.skip_reason(c, exercise, device, opts.perf)
+        out.append(_result(c, "skip", reason) if reason else _result(c, status, message))
+    return out
+
+
 def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
-                   report_path: str | None = None) -> ExerciseResult:
+                   report_path: str | None = None, reproduce_path=None) -> ExerciseResult:
     """Grade one exercise of one submission. Never raises for anything the student did.
 
     Args:
         exercise: the spec. path: the student's file or repository folder. opts: :class:`Options`.
         report_path: the path to show in the report (default: the located file).
+        reproduce_path: the ``--path`` of the reproduce command (default: ``path``; a notebook
+            graded through a temporary file passes the notebook).
 
     Returns:
         The :class:`ExerciseResult` with one :class:`CheckResult` per check, in spec order.
@@ -249,23 +264,31 @@ def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
     file = locate(exercise, path)
     if file is not None and file.suffix.lower() == ".ipynb":  # code cells -> temporary .py
         from grader.notebook import grade_notebook
-        return grade_notebook(exercise, file, opts, report_path)
+        return grade_notebook(exercise, file, opts, report_path,
+                              reproduce_path=path if reproduce_path is None else reproduce_path)
     res = ExerciseResult(exercise.id, exercise.slug,
                          report_path or (str(file) if file else str(Path(path) / "exercises" / exercise.filename)))
-    reproduce = f"\n  reproduce: dlgrade check {exercise.id} --seed {opts.seed}"
+    res.reproduce = rules.reproduce_command(
+        [exercise.id], opts.seed, rules.reproduce_args(path if reproduce_path is None else
+                                                       reproduce_path, opts))
+    reproduce = f"\n  reproduce: {res.reproduce}"
     if file is None:
         msg = (f"no file {exercise.filename} found in {path} (looked in exercises/ and at the root)")
-        res.checks = [_result(c, "error", msg) for c in exercise.checks]
+        res.checks = unrun(exercise, opts, "error", msg)
         return res
     try:
         source = file.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        res.checks = [_result(c, "error", f"cannot read {file}: {exc.strerror}") for c in exercise.checks]
+        res.checks = unrun(exercise, opts, "error", f"cannot read {file}: {exc.strerror}")
         return res
 
     findings = static.scan(source, forbidden_imports=exercise.forbidden_imports,
                            forbidden_calls=exercise.forbidden_calls,
-                           allowed_calls=exercise.config.get("allowed_calls", ()))
+                           allowed_calls=exercise.config.get("allowed_calls", ()),
+                           filename=file.name)
+    if any(f.category == static.UNSCANNABLE for f in findings):
+        res.checks = unrun(exercise, opts, "error", static.message(findings))
+        return res
     limits = opts.limits_for(exercise.id)
     process = StudentProcess(str(file), exercise.backend, blocked=exercise.forbidden_imports,
                              forbidden_ops=exercise.forbidden_ops, limits=limits,
@@ -284,104 +307,116 @@ def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
             import_error += "\n  your output:\n" + exc.output
     if import_error and findings:
         import_error = _forbidden_message(findings, [])
-    violations: list[str] = []
     try:
-        for check in exercise.checks:
-            t0 = time.perf_counter()
-            if check.kind == "forbidden":
-                msg = _forbidden_message(findings, violations)
-                res.checks.append(_result(check, "fail" if msg else "pass", msg, t0))
-                continue
-            if import_error:
-                res.checks.append(_result(check, "error", import_error, t0))
-                continue
-            if check.kind == "performance" and not opts.perf:
-                res.checks.append(_result(check, "skip", "performance checks off (--no-perf)", t0))
-                continue
-            if not process.alive:
-                try:
-                    process.start()
-                except (StudentImportError, StudentCrash) as exc:
-                    why = f"the student process {exc.reason}" if isinstance(exc, StudentCrash) else exc
-                    res.checks.append(_result(check, "error", f"could not restart your module: {why}", t0))
-                    continue
-            ctx = Context(exercise, check, opts.seed, opts.device_for(exercise.id), process, source,
-                          opts.perf)
-            try:
-                check.run(ctx)
-                status, msg = "pass", ""
-            except Fail as exc:
-                status, msg = "fail", str(exc)
-            except Skip as exc:
-                status, msg = "skip", str(exc)
-            except StudentRaised as exc:
-                status, msg = "error", _student_message(exc.fn, exc.error)
-            except Forbidden as exc:
-                status, msg = "fail", f"your code reached the forbidden operator {exc}"
-            except StudentCrash as exc:
-                status, msg = "error", f"the student process {exc.reason}"
-                if exc.output:
-                    msg += "\n  your output:\n" + exc.output
-            except Exception as exc:  # noqa: BLE001 - a bug in this check: fail closed, go on
-                import traceback
-                internal = res.__dict__.setdefault("internal_errors", [])
-                internal.append(f"{exercise.id}.{check.name}: {traceback.format_exc()}")
-                status, msg = "error", (f"internal grader error in this check: {exc!r} (not your "
-                                        "fault; please report it; the other checks are unaffected)")
-            violations.extend(ctx.violations)
-            if status in ("fail", "error"):
-                msg += reproduce
-            res.checks.append(_result(check, status, msg, t0, ctx.calls, metrics=ctx.metrics))
+        res.checks, violations, internal = run_checks(exercise, process, source, opts, findings,
+                                                      import_error, reproduce)
     finally:
         process.close()
-    # Fail closed: speed earns points only for code shown to be right. A performance check keeps
-    # its pass only when every function it measures passed a value, gradient or statistic check
-    # that names it (a fast wrong answer, or a process that answered nothing, earns nothing).
-    shown_right = {f for c, spec in zip(res.checks, exercise.checks)
-                   if c.status == "pass" and spec.kind in ("value", "gradient", "statistic")
-                   for f in spec.functions}
-    for i, (c, spec) in enumerate(zip(res.checks, exercise.checks)):
-        unproven = [f for f in spec.functions if f not in shown_right]
-        if spec.kind == "performance" and c.status == "pass" and (unproven or not shown_right):
-            res.checks[i] = _result(spec, "fail", f"{', '.join(unproven) or 'your code'} did not "
-                                    "pass its correctness checks, so its speed earns nothing yet",
-                                    None, c.calls)
-            res.checks[i].duration_s = c.duration_s
-    # The contract: a submission using a forbidden call fails the exercise's checks.
-    msg = _forbidden_message(findings, violations)
-    judged = [c for c in res.checks if c.kind != "forbidden" and c.status != "skip"]
-    # Fail closed: the forbidden check passes only when some other check saw working code run
-    # (the runtime guards observed something) - never because nothing could be observed.
-    if not msg and not any(c.status == "pass" for c in judged):
-        for i, c in enumerate(res.checks):
-            if c.kind == "forbidden":
-                res.checks[i] = _result(exercise.checks[i], "fail",
-                                        "no check passed, so there is no working code to clear of "
-                                        "forbidden calls yet")
-    if msg:
-        for i, c in enumerate(res.checks):
-            if c.status == "pass":
-                res.checks[i] = _result(exercise.checks[i], "fail", msg, None, c.calls)
-                res.checks[i].duration_s = c.duration_s
-            elif c.kind == "forbidden" and c.status != "fail":
-                res.checks[i].status, res.checks[i].message = "fail", msg
+    if internal:
+        res.__dict__["internal_errors"] = internal
+    finish(res.checks, exercise, findings, violations)
     res.duration_s = time.perf_counter() - t_start
     return res
 
 
+def run_checks(exercise: Exercise, process: StudentProcess, source: str, opts: Options,
+               findings: list, import_error: str | None = None, reproduce: str = "",
+               checks=None) -> tuple[list[CheckResult], list[str], list[str]]:
+    """Run ``checks`` (default: all of the exercise's) on a started student ``process``.
+
+    Args:
+        exercise, opts: as for :func:`grade_exercise` (``opts.seed`` seeds the inputs).
+        process: the student's :class:`StudentProcess` (restarted here when it died).
+        source: the student's source; findings: its static scan.
+        import_error: the message every check reports instead of running, or None.
+        reproduce: appended to every failing message.
+        checks: a subset of ``exercise.checks`` to run (a seed sweep runs the value checks).
+
+    Returns:
+        (results in spec order, operators the runtime guard refused, internal errors). The
+        post-grading rules are :func:`finish`'s.
+    """
+    device = opts.device_for(exercise.id)
+    results: list[CheckResult] = []
+    violations: list[str] = []
+    internal: list[str] = []
+    crashes = rules.Crashes()
+    for check in exercise.checks if checks is None else checks:
+        t0 = time.perf_counter()
+        skip = rules.skip_reason(check, exercise, device, opts.perf)
+        if skip:
+            results.append(_result(check, "skip", skip, t0))
+            continue
+        if check.kind == "forbidden":
+            msg = _forbidden_message(findings, violations)
+            results.append(_result(check, "fail" if msg else "pass", msg, t0))
+            continue
+        if import_error:
+            results.append(_result(check, "error", import_error, t0))
+            continue
+        if not process.alive:
+            try:
+                process.start()
+            except (StudentImportError, StudentCrash) as exc:
+                why = f"the student process {exc.reason}" if isinstance(exc, StudentCrash) else exc
+                results.append(_result(check, "error", f"could not restart your module: {why}", t0))
+                continue
+        ctx = Context(exercise, check, opts.seed, device, process, source, opts.perf)
+        try:
+            check.run(ctx)
+            status, msg = "pass", ""
+        except Fail as exc:
+            status, msg = "fail", str(exc)
+            crash = getattr(exc, "crash", None)
+            if crash is not None:  # a check that also met a crash while diagnosing more
+                fn, error = crash
+                msg += "\n  " + crashes.text(fn, error, check.name, _student_message(fn, error))
+        except Skip as exc:
+            status, msg = "skip", str(exc)
+        except StudentRaised as exc:
+            status, msg = "error", crashes.text(exc.fn, exc.error, check.name,
+                                                _student_message(exc.fn, exc.error))
+        except Forbidden as exc:
+            status, msg = "fail", f"your code reached the forbidden operator {exc}"
+        except StudentCrash as exc:
+            status, msg = "error", f"the student process {exc.reason}"
+            if exc.output:
+                msg += "\n  your output:\n" + exc.output
+        except Exception as exc:  # noqa: BLE001 - a bug in this check: fail closed, go on
+            import traceback
+            internal.append(f"{exercise.id}.{check.name}: {traceback.format_exc()}")
+            status, msg = "error", (f"internal grader error in this check: {exc!r} (not your "
+                                    "fault; please report it; the other checks are unaffected)")
+        violations.extend(ctx.violations)
+        if status in ("fail", "error"):
+            msg += reproduce
+        results.append(_result(check, status, msg, t0, ctx.calls, metrics=ctx.metrics))
+    return results, violations, internal
+
+
+def finish(results: list[CheckResult], exercise: Exercise, findings: list, violations: list,
+           specs=None) -> None:
+    """The post-grading rules, in place on ``results`` (of ``specs``, default the exercise's
+    checks): points only for demonstrated work (:func:`grader.rules.demonstrated`), then a
+    forbidden call fails every check that passed."""
+    specs = exercise.checks if specs is None else specs
+    for i, text in rules.demonstrated(results, exercise, specs):
+        duration, calls = results[i].duration_s, results[i].calls
+        results[i] = _result(specs[i], "fail", text, None, calls)
+        results[i].duration_s = duration
+    msg = _forbidden_message(findings, violations)
+    if msg:
+        for i, c in enumerate(results):
+            if c.status == "pass":
+                results[i] = _result(specs[i], "fail", msg, None, c.calls)
+                results[i].duration_s = c.duration_s
+            elif c.kind == "forbidden" and c.status != "fail":
+                results[i].status, results[i].message = "fail", msg
+
+
 def _forbidden_message(findings, violations) -> str:
     if findings:
-        f = findings[0]
-        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
-        what = {"import": f"imports {f.name}", "dynamic code": f"uses {f.name}()"}.get(
-            f.rule, f"uses {f.name}")
-        if f.rule in static.TAMPERING or f.rule in static.INTROSPECTION \
-                or f.rule in ("dynamic code", "tampering"):
-            return (f"your code {what} at line {f.line}{more}, which dlgrade forbids in graded "
-                    "code (introspection, import machinery and process control can tamper with "
-                    "grading): compute the answer with plain array operations")
-        return (f"your code {what} at line {f.line}{more}, which this exercise forbids: "
-                "write it yourself with plain array operations")
+        return static.message(findings)
     if violations:
         return (f"your code reached the forbidden operator {sorted(set(violations))[0]} at run "
                 "time (through an alias or torch.ops); write it yourself with plain tensor operations")
@@ -431,6 +466,8 @@ def grade(exercises: list[Exercise], path: str | os.PathLike, opts: Options,
     importing = preimport(m for e in exercises for m in e.oracle_modules
                           if m not in sys.modules)
     report = Report(seed=opts.seed, device=opts.device)
+    report.reproduce = rules.reproduce_command([e.id for e in exercises], opts.seed,
+                                               rules.reproduce_args(path, opts))
     for ex in exercises:
         if progress:
             progress(ex, None)
@@ -440,8 +477,8 @@ def grade(exercises: list[Exercise], path: str | os.PathLike, opts: Options,
             import traceback
             report.internal_errors.append(f"{ex.id}: {traceback.format_exc()}")
             result = ExerciseResult(ex.id, ex.slug, str(path))
-            result.checks = [_result(c, "error", f"internal grader error: {exc!r} (please report "
-                                     "this to your instructor)") for c in ex.checks]
+            result.checks = unrun(ex, opts, "error", f"internal grader error: {exc!r} (please "
+                                  "report this to your instructor)")
         report.internal_errors.extend(getattr(result, "internal_errors", []))
         report.exercises.append(result)
         if progress:

@@ -218,7 +218,8 @@ def relocate(message: str, module: NotebookModule, py_path: str, notebook_name: 
     return message.replace(py_path, notebook_name)
 
 
-def grade_notebook(exercise, notebook: str | os.PathLike, opts, report_path: str | None = None):
+def grade_notebook(exercise, notebook: str | os.PathLike, opts, report_path: str | None = None,
+                   reproduce_path=None):
     """Grade the functions a notebook defines, with the same isolation as a ``.py`` submission.
 
     Args:
@@ -226,13 +227,14 @@ def grade_notebook(exercise, notebook: str | os.PathLike, opts, report_path: str
         notebook: the ``.ipynb`` file.
         opts: :class:`grader.engine.Options`.
         report_path: the path shown in the report (default: the notebook's path).
+        reproduce_path: the ``--path`` of the reproduce command (default: the notebook).
 
     Returns:
         The :class:`grader.results.ExerciseResult`; its ``path`` is the notebook's, and line
         numbers in its messages are notebook cells and lines. A notebook that cannot be read makes
         every check an ``error`` with a one-line message (the student's file is at fault: exit 1).
     """
-    from grader.engine import _result, grade_exercise
+    from grader.engine import grade_exercise, unrun
     from grader.results import ExerciseResult
 
     shown = report_path or str(notebook)
@@ -240,12 +242,13 @@ def grade_notebook(exercise, notebook: str | os.PathLike, opts, report_path: str
         module = to_module(notebook)
     except NotebookError as exc:
         res = ExerciseResult(exercise.id, exercise.slug, shown)
-        res.checks = [_result(c, "error", str(exc)) for c in exercise.checks]
+        res.checks = unrun(exercise, opts, "error", str(exc))
         return res
     with tempfile.TemporaryDirectory(prefix="dlgrade-nb-") as tmp:
         py = Path(tmp) / exercise.filename
         py.write_text(module.source, encoding="utf-8")
-        res = grade_exercise(exercise, py, opts, report_path=shown)
+        res = grade_exercise(exercise, py, opts, report_path=shown,
+                             reproduce_path=notebook if reproduce_path is None else reproduce_path)
         py_path = str(py)
         name = Path(notebook).name
         for c in res.checks:

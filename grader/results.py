@@ -54,6 +54,8 @@ class ExerciseResult:
     path: str
     checks: list[CheckResult] = field(default_factory=list)
     duration_s: float = 0.0
+    #: The command that grades this exercise again with the same inputs and options.
+    reproduce: str = ""
 
     @property
     def score(self) -> float:
@@ -70,6 +72,7 @@ class ExerciseResult:
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "path": self.path, "score": self.score,
                 "max_score": self.max_score, "duration_s": round(self.duration_s, 3),
+                **({"reproduce": self.reproduce} if self.reproduce else {}),
                 "checks": [c.to_dict() for c in self.checks]}
 
 
@@ -81,6 +84,9 @@ class Report:
     device: str
     exercises: list[ExerciseResult] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
+    #: The command that grades every exercise of this run again with the same inputs and options
+    #: (path, seed, ``--no-perf``, device): pasting it gives the same scores.
+    reproduce: str = ""
 
     @property
     def score(self) -> float:
@@ -103,4 +109,5 @@ class Report:
     def to_dict(self) -> dict:
         return {"dlgrade_version": __version__, "seed": self.seed, "device": self.device,
                 "score": self.score, "max_score": self.max_score,
+                **({"reproduce": self.reproduce} if self.reproduce else {}),
                 "exercises": [e.to_dict() for e in self.exercises]}

@@ -97,6 +97,9 @@ def relu_forward(x):
 def relu_backward(dout, cache):
     """Rectified linear unit, backward pass: dx = dout where x > 0, else 0.
 
+    At the kink, x == 0 exactly, ReLU has no derivative; the rule here (as in torch, whose
+    relu backward passes the gradient only where the output is > 0) is dx = 0 there.
+
     Args:
         dout: np.ndarray, upstream gradient, same shape as x. cache: x from relu_forward.
 

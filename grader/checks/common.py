@@ -1,5 +1,8 @@
-"""Checks every exercise has: the functions' signatures, forbidden calls, inputs left untouched."""
+"""Checks every exercise has (signatures, forbidden calls, inputs left untouched), and
+:class:`Findings`, which lets one check report every mistake it diagnoses."""
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 
@@ -72,3 +75,85 @@ def assert_unchanged(before: dict, after_args: list, after_kwargs: dict, *, fn: 
             raise Fail(f"{fn} changed its input `{name}` in place{where}. Hint: `a += b`, "
                        "`a *= b`, `a[mask] = 0` and `np.exp(x, out=x)` write into the caller's "
                        "array; compute into a new array (`a = a + b`) or copy first")
+
+
+class Failures(Fail):
+    """Several failures of one check in one message; ``crash`` is ``(fn, error)`` of a crash of
+    the student's code met on the way (the engine shows its traceback once per exercise), or
+    None."""
+
+    def __init__(self, message: str, crash=None, label: str = ""):
+        super().__init__(message)
+        self.crash = crash
+        self.label = label
+
+
+class Findings:
+    """Collects the independent judgements of one check, so one mistake never hides another.
+
+    Usage::
+
+        found = Findings()
+        with found.judge("x of shape (2, 3, 4)"):
+            ...                      # may raise Fail or StudentRaised
+        with found.judge():
+            ...
+        found.done()                 # raises what was found, or returns
+
+    A judgement that fails is kept and the next one runs. A crash of the student's code
+    (:class:`grader.engine.StudentRaised`) is kept too, with what was being judged. :meth:`done`
+    raises a :class:`Failures` naming every failure (and the first crash), re-raises the crash
+    when nothing else went wrong, and returns when everything passed.
+    """
+
+    def __init__(self):
+        self.messages: list[str] = []
+        self.crash = None            # (fn, error dict, label) of the first crash met
+
+    @contextlib.contextmanager
+    def judge(self, label: str = ""):
+        from grader.engine import StudentRaised
+        try:
+            yield
+        except StudentRaised as exc:
+            if self.crash is None:
+                self.crash = (exc.fn, exc.error, label)
+        except Fail as exc:
+            text = str(exc)
+            if getattr(exc, "crash", None) is not None:
+                # a Failures whose text ends by announcing its crash: the crash moves here
+                text = text.rsplit("\n  Also, ", 1)[0]
+                if self.crash is None:
+                    self.crash = (*exc.crash, getattr(exc, "label", ""))
+            if text not in self.messages:
+                self.messages.append(text)
+
+    def add(self, message: str) -> None:
+        """Record a failure found without raising."""
+        if message not in self.messages:
+            self.messages.append(message)
+
+    def merge(self, other: "Findings") -> None:
+        """Take over the failures and the crash ``other`` collected."""
+        for m in other.messages:
+            self.add(m)
+        if self.crash is None:
+            self.crash = other.crash
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.messages or self.crash)
+
+    def done(self) -> None:
+        from grader.engine import StudentRaised
+        if not self.messages:
+            if self.crash is not None:
+                raise StudentRaised(self.crash[0], self.crash[1])
+            return
+        text = self.messages[0] + "".join(f"\n  Also: {m}" for m in self.messages[1:])
+        crash = None
+        if self.crash is not None:
+            fn, error, label = self.crash
+            text += f"\n  Also, {'on ' + label if label else 'meanwhile'}: {fn} crashed:"
+            crash = (fn, error)
+        raise Failures(text, crash, self.crash[2] if self.crash else "")

@@ -136,8 +136,9 @@ def assert_close(got: np.ndarray, expected: np.ndarray, *, fn: str, what: str, o
     worst = np.unravel_index(np.argmax(np.where(bad, diff, -1)), diff.shape) if diff.ndim else ()
     rel = diff / np.maximum(np.abs(expected), 1e-300)
     idx = "[" + ", ".join(str(int(i)) for i in worst) + "]"
+    rel_text = f"rel diff {rel[worst]:.3g}" if expected[worst] != 0 else "where 0 was expected"
     msg = (f"{fn}: {what} is wrong on {on}: {int(bad.sum())} of {bad.size} elements differ "
-           f"(largest abs diff {diff[worst]:.3g}, rel diff {rel[worst]:.3g} at {idx}; "
+           f"(largest abs diff {diff[worst]:.3g}, {rel_text} at {idx}; "
            f"tolerance atol={atol:g}, rtol={rtol:g}).\n"
            f"  expected {_fmt(expected)}\n  got      {_fmt(got)}")
     if hint:

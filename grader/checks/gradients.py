@@ -106,3 +106,27 @@ def compare_gradient(analytic: np.ndarray, numeric: np.ndarray, coords, *, fn: s
                    f"<{what}, v> is {ad[k]:.6g}, numerical directional derivative {nd[k]:.6g} "
                    f"(relative error {rel_error(ad[k], nd[k]):.2g})")
             raise Fail(msg + (f"\n  Hint: {hint}" if hint else ""))
+
+
+def reference_values(own: list, spec: list, *, rtol: float = 1e-6, atol: float = 1e-9) -> tuple[list, bool]:
+    """The forward values a numerical gradient check differentiates: the student's own where
+    they agree with the oracle's at every perturbed point, else the oracle's.
+
+    A backward pass is judged against the specification, never against another of the student's
+    mistakes: when the student's forward is right, central differences of it are those of the
+    oracle (and the message can say "of your forward"); when it is wrong, differentiating it would
+    fail a correct backward and pass a backward that repeats the forward's mistake, so the
+    oracle's forward is differentiated instead.
+
+    Args:
+        own: the student's forward outputs at the points (float64 arrays or floats).
+        spec: the oracle's outputs at the same points.
+        rtol, atol: closeness that counts as agreement.
+
+    Returns:
+        (values, own_used): the list to differentiate, and whether it is the student's.
+    """
+    agree = len(own) == len(spec) and all(
+        np.shape(o) == np.shape(s) and bool(np.allclose(o, s, rtol=rtol, atol=atol))
+        for o, s in zip(own, spec))
+    return (own, True) if agree else (spec, False)

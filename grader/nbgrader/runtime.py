@@ -237,10 +237,29 @@ def verdict(report: dict, exercise: str, checks, notebook: str) -> CellResult:
         parts.append(text if len(names) == 1 else f"[{c['name']}] {text}")
     message = ""
     if parts:
-        message = "\n".join(parts) + (f"\n  (reproduce outside Jupyter: dlgrade check {exercise} "
-                                      f"--path {notebook} --seed {run_seed})")
+        message = "\n".join(parts) + ("\n  (reproduce outside Jupyter: "
+                                      f"{_reproduce(ex, exercise, notebook, run_seed)})")
     return CellResult(not failed, message, float(sum(c["score"] for c in records)),
                       float(sum(c["max_score"] for c in records)), run_seed, records)
+
+
+def _reproduce(ex: dict, exercise: str, notebook: str, seed) -> str:
+    """The command that grades this notebook again as the kernel did: its name as the student
+    knows it, the seed, and the run's other options (``--no-perf``, ``--device``) from the
+    report's own reproduce command."""
+    import shlex
+    words = shlex.split(str(ex.get("reproduce") or ""))[2:]
+    extra, k = [], 0
+    while k < len(words):
+        if words[k] in ("--path", "--seed"):
+            k += 2
+            continue
+        if words[k].startswith("--"):
+            extra.append(words[k])
+        elif extra and extra[-1] == "--device":
+            extra.append(words[k])
+        k += 1
+    return shlex.join(["dlgrade", "check", exercise, "--path", notebook, "--seed", str(seed), *extra])
 
 
 def status_line(result: CellResult, exercise: str, checks) -> str:

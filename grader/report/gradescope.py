@@ -34,7 +34,7 @@ import json
 import os
 
 from grader import __version__
-from grader.report.terminal import neutralise
+from grader.report.terminal import neutralise, reproduce_line
 from grader.results import Report
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -121,8 +121,7 @@ def build(report: Report, visibility: str = "visible",
         lines.append("Not judged here (counted neither way): " + "; ".join(
             f"{ex.id} {c.name} ({c.message.split(chr(10))[0] or 'skipped'})" for ex, c in skipped))
     if not report.passed:
-        ids = " ".join(e.id for e in report.exercises if not e.passed)
-        lines.append(f"Reproduce on your machine: dlgrade check {ids} --seed {report.seed}")
+        lines.append(f"Reproduce on your machine: {reproduce_line(report)}")
     if report.internal_errors:
         lines.append("The grader itself failed on part of this submission; please tell your "
                      "instructor (the points of the affected checks are not your fault).")

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from grader import __version__
-from grader.report.terminal import neutralise
+from grader.report.terminal import neutralise, reproduce_line
 from grader.results import Report
 
 ICON = {"pass": "✅ pass", "fail": "❌ fail", "error": "💥 error", "skip": "⏭️ skip"}
@@ -54,8 +54,7 @@ def markdown(report: Report) -> str:
     out = [f"## {mark} dlgrade: {report.score:g} / {report.max_score:g} points", ""]
     meta = f"seed `{report.seed}` · device `{report.device}` · dlgrade {__version__}"
     if not report.passed:
-        ids = " ".join(e.id for e in report.exercises if not e.passed)
-        meta += f" · reproduce: `dlgrade check {ids} --seed {report.seed}`"
+        meta += f" · reproduce: `{reproduce_line(report)}`"
     out += [meta, "", "| exercise | points | checks passed |", "|---|---:|---:|"]
     for ex in report.exercises:
         judged = [c for c in ex.checks if c.status != "skip"]
@@ -126,7 +125,7 @@ def annotations(report: Report) -> list[str]:
         if bad:
             out.append(f"::error title={title}::"
                        + data(f"{len(bad)} check(s) not passed: {', '.join(bad)}; "
-                              f"reproduce with: dlgrade check {ex.id} --seed {report.seed}"))
+                              f"reproduce with: {reproduce_line(report, ex)}"))
         else:
             out.append(f"::notice title={title}::" + data("every check passed"))
     return out

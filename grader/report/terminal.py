@@ -36,6 +36,15 @@ def neutralise(text: str) -> str:
     return "\n".join("» " + ln if ln.lstrip().startswith("::") else ln for ln in lines)
 
 
+def reproduce_line(report: Report, exercise=None) -> str:
+    """The command that regrades ``report`` (or one of its exercises) with the same inputs and
+    options, as the engine recorded it; a report built elsewhere falls back to ids and seed."""
+    if exercise is not None:
+        return exercise.reproduce or f"dlgrade check {exercise.id} --seed {report.seed}"
+    ids = " ".join(e.id for e in report.exercises)
+    return report.reproduce or f"dlgrade check {ids} --seed {report.seed}"
+
+
 def print_report(report: Report, console: Console) -> None:
     """Print every exercise's table, the total and the reproduce line to ``console``."""
     for ex in report.exercises:
@@ -57,8 +66,7 @@ def print_report(report: Report, console: Console) -> None:
     console.print(f"[bold {colour}]Total: {report.score:g} / {report.max_score:g}[/bold {colour}]"
                   f"   seed {report.seed}   device {report.device}")
     if not report.passed:
-        ids = " ".join(e.id for e in report.exercises if not e.passed)
-        console.print(f"Reproduce exactly: [bold]dlgrade check {escape(ids)} --seed {report.seed}[/bold]")
+        console.print(f"Reproduce exactly: [bold]{escape(reproduce_line(report))}[/bold]")
     for err in report.internal_errors:
         console.print(f"[bold red]internal grader error[/bold red] (not your fault; please report):\n"
                       f"{escape(err)}")

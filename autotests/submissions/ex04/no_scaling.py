@@ -1,7 +1,8 @@
 # expect: inverted_scaling fail the kept units are unscaled
 # expect: keep_fraction pass
-# expect: backward pass
-"""Wrong: forgets the 1/(1-p) of inverted dropout (forward and backward agree, though)."""
+# expect: backward fail applies the mask but not the 1 / (1 - p) scale
+"""Wrong: forgets the 1/(1-p) of inverted dropout in both passes. The backward agrees with the
+forward, and is wrong all the same: it is judged against the specification (issue 12)."""
 import numpy as np
 
 

@@ -1,9 +1,11 @@
 # expect: forward_values fail true convolution
 # expect: backward_dw fail flipped
 # expect: backward_dx fail true convolution
-# expect: numerical_gradient pass
+# expect: numerical_gradient fail central differences of the correct convolution
 # A textbook (true) convolution: the kernel is flipped by 180 degrees, consistently in the forward
-# and backward passes, so the gradients match the student's own forward but not conv2d's.
+# and backward passes, so the gradients match the student's own forward but not conv2d's. The
+# numerical check differentiates the oracle when the forward is wrong (issue 12): a backward that
+# repeats its forward's mistake fails there too.
 import torch
 import torch.nn.functional as F
 

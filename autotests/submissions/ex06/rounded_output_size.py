@@ -1,4 +1,5 @@
-# expect: edge_configs error floor
+# expect: edge_configs fail the output size is rounded
+# expect: edge_configs fail crashed
 # expect: forward_values pass
 # expect: backward_dx pass
 # The output size is rounded instead of floored: fine while the windows tile the padded input

@@ -1,8 +1,10 @@
 # expect: forward_next_c fail i, f, g, o
 # expect: forward_next_h fail PyTorch's nn.LSTM layout
 # expect: backward_dweights fail
-# expect: backward_numeric pass
-# A student who copied PyTorch's gate layout (i, f, g, o) into forward and backward alike.
+# expect: backward_numeric fail central differences of the correct LSTM step
+# A student who copied PyTorch's gate layout (i, f, g, o) into forward and backward alike. The
+# backward matches its own forward, and is wrong all the same: where the forward is wrong the
+# numerical check differentiates the correct step (issue 12).
 import torch
 
 

@@ -1,6 +1,6 @@
 # expect: forward_values fail not scaled
 # expect: forward_causal fail not scaled
-# expect: causality pass
+# expect: causality fail did not pass its correctness checks
 # expect: backward_dWq_dWk fail sqrt(dk)
 # Forgets the 1/sqrt(dk) in both passes (consistently).
 import math

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.common import assert_unchanged, forbidden_check, signature_check
+from grader.checks.common import Findings, assert_unchanged, forbidden_check, signature_check
 from grader.checks.compare import assert_close, expect_array
-from grader.checks.gradients import compare_gradient, numerical_gradient, probe_coords
+from grader.checks.gradients import (compare_gradient, numerical_gradient, probe_coords,
+                                     reference_values)
 from grader.spec import Check, Exercise, Fail, Function
 
 SHAPES = [(7,), (1,), (3, 4), (1, 5), (2, 3, 5)]
 #: Inputs where a naive ``1/(1+exp(-z))`` overflows (exp(710) > float64 max).
-EXTREMES = np.array([-1e4, -1000.0, -745.0, -710.0, -50.0, -1e-8, 0.0, 1e-8, 50.0, 710.0, 1000.0, 1e4])
+EXTREMES = np.array([-1e4, -1000.0, -745.0, -710.0, -709.0, -50.0, -1e-8, 0.0, 1e-8, 50.0, 709.0,
+                     710.0, 745.0, 1000.0, 1e4])
 
 
 def oracle_sigmoid(z: np.ndarray) -> np.ndarray:
@@ -38,19 +40,24 @@ def check_sigmoid_values(ctx) -> None:
 
 
 def check_sigmoid_stability(ctx) -> None:
+    """Both functions on the inputs where a naive formula overflows (:data:`EXTREMES`, every one
+    on every seed, in a seeded order): finite, exact, no warning. Each function is judged."""
     z = ctx.rng.permutation(EXTREMES)
+    found = Findings()
     for fn, oracle in (("sigmoid", oracle_sigmoid),
                        ("sigmoid_grad", lambda v: oracle_sigmoid(v) * (1 - oracle_sigmoid(v)))):
-        ctx.warnings.clear()
-        out = ctx.call(fn, z)
-        s = expect_array(out, fn=fn, what="the output", shape=z.shape)
-        if ctx.warnings:
-            raise Fail(f"{fn} emits '{ctx.warnings[0]}' on z = {np.array2string(z, precision=4)}. "
-                       "Hint: exp(-z) overflows for z < -709; for negative z compute "
-                       "exp(z) / (1 + exp(z)) instead (np.where on the sign of z), so exp only sees "
-                       "non-positive numbers")
-        assert_close(s, oracle(z), fn=fn, what="the output", on="large |z| (up to 1e4)",
-                     hint="use a form that never computes exp of a large positive number")
+        with found.judge(f"{fn} on large |z|"):
+            ctx.warnings.clear()
+            out = ctx.call(fn, z)
+            s = expect_array(out, fn=fn, what="the output", shape=z.shape)
+            if ctx.warnings:
+                raise Fail(f"{fn} emits '{ctx.warnings[0]}' on z = "
+                           f"{np.array2string(z, precision=4)}. Hint: exp(-z) overflows for "
+                           "z < -709; for negative z compute exp(z) / (1 + exp(z)) instead "
+                           "(np.where on the sign of z), so exp only sees non-positive numbers")
+            assert_close(s, oracle(z), fn=fn, what="the output", on="large |z| (up to 1e4)",
+                         hint="use a form that never computes exp of a large positive number")
+    found.done()
 
 
 def check_sigmoid_grad_values(ctx) -> None:
@@ -71,20 +78,26 @@ def check_sigmoid_grad_values(ctx) -> None:
 
 
 def check_sigmoid_grad_numeric(ctx) -> None:
-    """sigmoid_grad against central differences of the student's own sigmoid (elementwise, so
-    the full Jacobian's diagonal is the gradient; dout = ones)."""
+    """sigmoid_grad against central differences of the sigmoid (elementwise, so the Jacobian's
+    diagonal is the gradient; dout = ones): of the student's own sigmoid where it agrees with the
+    oracle, else of the oracle's, so a sigmoid_grad is never judged against a wrong sigmoid."""
     z = ctx.rng.normal(0.0, 3.0, size=(4, 6))
     g = expect_array(ctx.call("sigmoid_grad", z), fn="sigmoid_grad", what="the output", shape=z.shape)
+    used = {}
 
     def evaluate_many(points):
-        return [expect_array(o, fn="sigmoid", what="the output", shape=z.shape)
-                for o in ctx.map("sigmoid", [((p["z"],), {}) for p in points])]
+        own = [expect_array(o, fn="sigmoid", what="the output", shape=z.shape)
+               for o in ctx.map("sigmoid", [((p["z"],), {}) for p in points])]
+        values, used["own"] = reference_values(own, [oracle_sigmoid(p["z"]) for p in points])
+        return values
 
     coords = probe_coords(z.shape, ctx.rng, 24)
     num, _ = numerical_gradient(evaluate_many, {"z": z}, "z", np.ones_like(z), coords)
-    compare_gradient(g, num, coords, fn="sigmoid_grad", what="sigmoid_grad(z)",
-                     against="central differences of your sigmoid", on="z of shape (4, 6)",
-                     hint="sigmoid_grad must be the derivative of your sigmoid: s * (1 - s)")
+    against = ("central differences of your sigmoid" if used["own"] else "central differences "
+               "of the correct sigmoid (yours is wrong too: see sigmoid_values)")
+    compare_gradient(g, num, coords, fn="sigmoid_grad", what="sigmoid_grad(z)", against=against,
+                     on="z of shape (4, 6)",
+                     hint="sigmoid_grad is the derivative of the sigmoid: s * (1 - s)")
 
 
 def probe(ctx) -> None:
@@ -94,7 +107,10 @@ def probe(ctx) -> None:
 
 
 def check_inputs_untouched(ctx) -> None:
+    found = Findings()
     for fn in ("sigmoid", "sigmoid_grad"):
-        z = ctx.rng.normal(0.0, 3.0, size=(3, 4))
-        _, (args, kwargs) = ctx.call_with_inputs(fn, z.copy())
-        assert_unchanged({"z": z}, args, kwargs, fn=fn, names=("z",))
+        with found.judge(fn):
+            z = ctx.rng.normal(0.0, 3.0, size=(3, 4))
+            _, (args, kwargs) = ctx.call_with_inputs(fn, z.copy())
+            assert_unchanged({"z": z}, args, kwargs, fn=fn, names=("z",))
+    found.done()

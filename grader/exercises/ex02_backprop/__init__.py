@@ -1,8 +1,9 @@
 """ex02 backprop: affine, ReLU and softmax cross-entropy layers, then a two-layer network.
 
-Oracles: the forward formulas below, in float64. Reference gradients are central differences of
-these oracle forwards (see :mod:`grader.checks.gradients`), so no hand-written backward pass
-ships with the grader. The layers are checked one by one before the whole network, so a student
+Oracles (:mod:`.oracles`): the forward formulas, in float64. Reference gradients are central
+differences of these oracle forwards (see :mod:`grader.checks.gradients`), so no hand-written
+backward pass ships with the grader; the one exception is ReLU's kink, where x == 0 exactly has
+dx = 0 (torch's rule, stated in the solution's docstring). The layers are checked one by one before the whole network, so a student
 sees which layer is wrong.
 """
 from __future__ import annotations
@@ -31,18 +32,18 @@ EXERCISE = Exercise(
               "dx, dw, db against numerical gradients of the oracle"),
         Check("relu_forward", "value", 1, check_relu_forward, ("relu_forward",), "max(0, x)"),
         Check("relu_backward", "gradient", 1, check_relu_backward, ("relu_forward", "relu_backward"),
-              "dx against numerical gradients, inputs away from the kink"),
+              "dx against numerical gradients away from the kink, and 0 at x == 0 exactly"),
         Check("softmax_loss", "value", 2, check_softmax_loss, ("softmax_loss",),
               "loss and dscores against the oracle"),
         Check("softmax_gradient", "gradient", 2, check_softmax_gradient, ("softmax_loss",),
-              "dscores against central differences of the student's own loss"),
+              "dscores against central differences of the loss (yours where it is right)"),
         Check("softmax_stability", "property", 2, check_softmax_stability, ("softmax_loss",),
-              "finite, warning-free and accurate for scores of 1e3-1e4"),
+              "finite, warning-free and accurate for scores of 1e3-1e4, labels far below the maximum"),
         Check("two_layer_loss", "value", 2, check_two_layer_loss, ("two_layer_loss",),
               "loss with and without regularisation"),
         Check("two_layer_gradients", "gradient", 3, check_two_layer_gradients, ("two_layer_loss",),
               "every gradient against numerical gradients of the oracle network"),
-        Check("inputs_untouched", "property", 1, check_inputs_untouched, (),
+        Check("inputs_untouched", "property", 1, check_inputs_untouched, FUNCTIONS,
               "no function changes its arrays in place"),
         *performance_checks(PLAN),
         forbidden_check(1),

@@ -11,9 +11,11 @@ random, so no single output can be compared with an oracle's; instead
   Fisher's exact test, both from :mod:`grader.checks.statistics`; each statistical check spends a
   false-failure budget of at most 1e-6 (a correct submission fails it with probability at most
   one in a million, for any ``--seed``);
-- every kept unit must equal ``x / (1 - p)`` and the backward pass must multiply ``dout`` by the
-  forward's own elementwise factor ``out / x`` (dropout is an elementwise product, so that factor
-  *is* its Jacobian's diagonal: no backward formula ships with the grader);
+- every kept unit must equal ``x / (1 - p)``, on 2-D and on 3-D and 4-D inputs (x may have any
+  shape); the backward pass is judged against the specification, ``dout * mask / (1 - p)`` with
+  the mask the forward drew (read off its output) in training and ``dout`` in test mode, never
+  against the forward's own scale (a correct backward passes after a wrong forward, an unscaled
+  one fails after an unscaled forward);
 - the ``cache`` never leaves the student process (``keep=(1,)`` returns it as an opaque
   handle, passed back to ``dropout_backward``), so any cache the student likes works;
 - reproducibility is tested by calling the student with generators built in the student process
@@ -41,7 +43,7 @@ EXERCISE = Exercise(
               "about 1-p of the units are kept, for p = 0.1, 0.3, 0.5, 0.8 (exact binomial "
               "bounds, false-failure probability <= 1e-6)"),
         Check("inverted_scaling", "value", 1, check_inverted_scaling, (FWD,),
-              "every kept unit is x / (1 - p)"),
+              "every kept unit is x / (1 - p), for x of any shape"),
         Check("mask_independence", "statistic", 1.5, check_mask_independence, (FWD,),
               "masks independent across samples, units and calls (Fisher's exact test, "
               "false-failure probability <= 1e-6)"),
@@ -50,7 +52,7 @@ EXERCISE = Exercise(
         Check("global_rng_untouched", "property", 0.5, check_global_rng_untouched, (FWD, BWD),
               "the global np.random and random generators are not used"),
         Check("backward", "gradient", 1.5, check_backward, (FWD, BWD),
-              "dx = dout with the forward's mask and 1/(1-p) scale; dx = dout in test mode"),
+              "dx = dout * mask / (1 - p) with the forward's mask; dx = dout in test mode"),
         Check("inputs_untouched", "property", 0.5, check_inputs_untouched, (FWD, BWD),
               "x and dout are not changed in place"),
         *performance_checks(PLAN),

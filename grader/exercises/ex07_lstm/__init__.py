@@ -7,6 +7,11 @@ the order i, f, g, o, so ``weight_ih = Wx[:, cols].T`` with ``cols`` taking the 
 that same cell. ``torch`` is imported only when a check runs, so grading a numpy exercise never
 pays for it.
 
+Every gradient is judged against the oracle: the numerical check differentiates the student's own
+forward only where it agrees with the oracle (a backward is never judged against a wrong forward),
+and the saturation checks include deterministic worst cases (pre-activations of exactly +-710,
++-745, +-1e4) on every seed.
+
 Besides the oracle, a check recognises the usual mistakes by recomputing the forward with one
 thing changed (the gates read in another order, no tanh on next_c, no forget gate, ...) and, for
 the weight gradients, by comparing each of the four gate blocks of H columns on its own. Those
@@ -41,7 +46,8 @@ EXERCISE = Exercise(
         Check("forward_next_h", "value", 2, check_next_h, (FWD,),
               "next_h matches torch.nn.LSTMCell on four shapes"),
         Check("forward_saturated", "property", 2, check_forward_saturated, (FWD,),
-              "finite and exact with gate pre-activations of 1e3..1e4"),
+              "finite and exact with gate pre-activations of exactly +-710, +-745, +-1e4 and "
+              "random ones of 1e3..1e4"),
         Check("backward_dx_dprev_h", "gradient", 2, check_backward_dx_dh, (FWD, BWD),
               "dx and dprev_h match autograd"),
         Check("backward_dprev_c", "gradient", 2, check_backward_dprev_c, (FWD, BWD),
@@ -49,7 +55,8 @@ EXERCISE = Exercise(
         Check("backward_dweights", "gradient", 3, check_backward_weights, (FWD, BWD),
               "dWx, dWh and db match autograd, gate block by gate block"),
         Check("backward_numeric", "gradient", 2, check_backward_numeric, (FWD, BWD),
-              "all six gradients agree with central differences of your forward"),
+              "all six gradients agree with central differences of the step (yours where it is "
+              "right)"),
         Check("backward_saturated", "property", 1, check_backward_saturated, (FWD, BWD),
               "gradients finite and exact with saturated gates"),
         Check("upstream_untouched", "property", 1, check_upstream_untouched, (FWD, BWD),

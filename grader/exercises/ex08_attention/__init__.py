@@ -7,6 +7,11 @@ the gradients are PyTorch's autograd through that same graph. ``torch`` is impor
 check runs, so grading a numpy exercise never pays for it. Every configuration has D, dk and dv
 all different, so a weight or axis mixed up with another raises or shows.
 
+Every gradient is judged against the oracle: the numerical check differentiates the student's own
+forward only where it agrees with the oracle, and the stability check includes deterministic worst
+cases (rows of zero scores beside rows of +-5e3, which a softmax shifted by the global maximum
+turns into 0/0) on every seed.
+
 Besides the oracle, a check recognises the usual mistakes to choose its hint (the verdict always
 comes from the oracle): the forward recomputed with one thing changed (no scaling or 1/dk, softmax
 over the query axis, scores transposed, the causal mask off by one, flipped or ignored, the mask
@@ -51,14 +56,15 @@ EXERCISE = Exercise(
         Check("causality", "property", 2, check_causality, (FWD,),
               "with causal=True, changing later positions leaves earlier outputs unchanged"),
         Check("stability", "property", 2, check_stability, (FWD,),
-              "finite and exact for scores up to 5e3 in size"),
+              "finite and exact for scores up to 5e3 in size, rows of zeros beside rows of 5e3"),
         Check("backward_dWv", "gradient", 2, check_backward_dwv, (FWD, BWD),
               "dWv matches autograd (causal and not)"),
         Check("backward_dWq_dWk", "gradient", 2, check_backward_dwq_dwk, (FWD, BWD),
               "dWq and dWk match autograd (causal and not)"),
         Check("backward_dx", "gradient", 2, check_backward_dx, (FWD, BWD), "dx matches autograd"),
         Check("backward_numeric", "gradient", 2, check_backward_numeric, (FWD, BWD),
-              "all four gradients agree with central differences of your forward"),
+              "all four gradients agree with central differences of the forward (yours where it "
+              "is right)"),
         Check("inputs_untouched", "property", 1, check_inputs_untouched, (FWD, BWD),
               "x, Wq, Wk, Wv and dout are not changed in place"),
         *performance_checks(PLAN),

@@ -1,184 +1,25 @@
-"""Checks of ex08 (the exercise is declared in ``__init__``; see its docstring)."""
-from __future__ import annotations
+"""Checks of ex08 (the exercise is declared in ``__init__``; see its docstring).
 
-import math
+Inputs and the oracle are in :mod:`.oracles`, the recognisers behind the hints in
+:mod:`.diagnose`. Every value and gradient is judged against the oracle; the numerical check
+differentiates the student's own forward only where it agrees with the oracle.
+"""
+from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.common import assert_unchanged, forbidden_check, signature_check
+from grader.checks.common import Findings, assert_unchanged, forbidden_check, signature_check
 from grader.checks.compare import assert_close, expect_array, expect_tuple, unwrap
-from grader.checks.gradients import compare_gradient, numerical_gradient, probe_coords
+from grader.checks.gradients import (compare_gradient, numerical_gradient, probe_coords,
+                                     reference_values)
+from grader.exercises.ex08_attention.diagnose import (GRAD_HINTS, VARIANT_HINTS, _matches,
+                                                      forward_hint, forward_variants,
+                                                      gradient_variants, scale_hint)
+from grader.exercises.ex08_attention.oracles import (BACKWARD_CASES, BWD, CACHE, CONFIGS, FWD,
+                                                     FWD_PARAMS, GRADS, LARGE_SCORE, _args, _dims,
+                                                     _on, large_inputs, make_inputs, oracle,
+                                                     variant_forward, worst_inputs)
 from grader.spec import Check, Exercise, Fail, Function
-
-#: Position of ``cache`` in the forward's return tuple: it stays in the student process (a handle).
-CACHE = (1,)
-FWD, BWD = "attention_forward", "attention_backward"
-FWD_PARAMS = ("x", "Wq", "Wk", "Wv")
-GRADS = ("dx", "dWq", "dWk", "dWv")
-#: (N, T, D, dk, dv): D, dk, dv all different; N = 1, T = 1 and dk > D included.
-#: N, dk and their square roots differ in each (so a factor 1/N is not mistaken for 1/sqrt(dk)).
-CONFIGS = ((2, 5, 6, 3, 4), (1, 7, 5, 3, 2), (3, 1, 4, 2, 5), (2, 6, 3, 5, 4))
-#: (config, causal) of the backward checks.
-BACKWARD_CASES = (((2, 5, 6, 3, 4), False), ((1, 7, 5, 3, 2), True), ((2, 6, 3, 5, 4), False),
-                  ((2, 4, 3, 5, 4), True))
-#: Largest |score| of the stability check: exp(5000) overflows float64 (exp(710) = inf).
-LARGE_SCORE = 5e3
-#: A variant output "matches" a student's output at this tolerance (recognisers only).
-MATCH = {"rtol": 1e-6, "atol": 1e-9}
-
-
-# -- inputs -------------------------------------------------------------------------------------
-def make_inputs(rng: np.random.Generator, n: int, t: int, d: int, dk: int, dv: int) -> dict:
-    """Random float64 inputs with scores S of order 1 (every scaling mistake shows)."""
-    return {"x": rng.normal(size=(n, t, d)),
-            "Wq": rng.normal(size=(d, dk)) / np.sqrt(d),
-            "Wk": rng.normal(size=(d, dk)) / np.sqrt(d),
-            "Wv": rng.normal(size=(d, dv)) / np.sqrt(d)}
-
-
-def large_inputs(rng: np.random.Generator, n: int, t: int, d: int, dk: int, dv: int) -> dict:
-    """Inputs whose largest |S| is exactly :data:`LARGE_SCORE` (x rescaled; S is quadratic in x),
-    so an exp of unshifted scores overflows to inf and inf/inf = nan."""
-    inp = make_inputs(rng, n, t, d, dk, dv)
-    s = _scores(inp)
-    inp["x"] = inp["x"] * np.sqrt(LARGE_SCORE / np.abs(s).max())
-    return inp
-
-
-def _args(inp: dict) -> tuple:
-    return tuple(inp[k] for k in FWD_PARAMS)
-
-
-def _dims(inp: dict) -> tuple[int, int, int, int, int]:
-    n, t, d = inp["x"].shape
-    return n, t, d, inp["Wq"].shape[1], inp["Wv"].shape[1]
-
-
-def _on(inp: dict, causal: bool, extra: str = "") -> str:
-    n, t, d, dk, dv = _dims(inp)
-    return f"N={n}, T={t}, D={d}, dk={dk}, dv={dv}, causal={causal}{extra}"
-
-
-# -- oracles (torch, grader side) ---------------------------------------------------------------
-def oracle(inp: dict, causal: bool, dout=None) -> dict:
-    """``scaled_dot_product_attention`` in float64 and, with ``dout``, autograd gradients.
-
-    Args:
-        inp: ``x`` (N, T, D), ``Wq``/``Wk`` (D, dk), ``Wv`` (D, dv), float64 numpy arrays.
-        causal: PyTorch's ``is_causal`` (position t attends to positions 0..t).
-        dout: upstream gradient (N, T, dv) or None.
-
-    Returns:
-        dict with ``out`` (N, T, dv) and, with ``dout``, ``dx``, ``dWq``, ``dWk``, ``dWv``.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    want = dout is not None
-    t = {k: torch.tensor(inp[k], dtype=torch.float64, requires_grad=want) for k in FWD_PARAMS}
-    with torch.set_grad_enabled(want):
-        q, k, v = t["x"] @ t["Wq"], t["x"] @ t["Wk"], t["x"] @ t["Wv"]
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-        res = {"out": out.detach().numpy().copy()}
-        if want:
-            (out * torch.from_numpy(dout)).sum().backward()
-            res.update({g: t[p].grad.numpy().copy() for g, p in zip(GRADS, FWD_PARAMS)})
-    return res
-
-
-# -- recognisers of the usual mistakes (hints only) ---------------------------------------------
-def _scores(inp: dict, factor: float | None = None, transpose: bool = False) -> np.ndarray:
-    q, k = inp["x"] @ inp["Wq"], inp["x"] @ inp["Wk"]
-    if transpose:
-        q, k = k, q
-    dk = inp["Wq"].shape[1]
-    return q @ np.swapaxes(k, -1, -2) * (1 / np.sqrt(dk) if factor is None else factor)
-
-
-def _allowed(t: int, mask: str) -> np.ndarray:
-    """(T, T) boolean: may query position t (rows) attend to key position s (columns)?"""
-    r, c = np.arange(t)[:, None], np.arange(t)[None, :]
-    return {"causal": c <= r, "strict": c < r, "plus1": c <= r + 1, "anti": c >= r,
-            "none": np.ones((t, t), bool)}[mask]
-
-
-def _softmax(s: np.ndarray, axis: int) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        m = np.max(s, axis=axis, keepdims=True)
-        e = np.exp(s - m)
-        return e / e.sum(axis=axis, keepdims=True)
-
-
-def variant_forward(inp: dict, causal: bool, *, factor: float | None = None, axis: int = -1,
-                    transpose: bool = False, mask: str = "causal", after: bool = False) -> np.ndarray:
-    """The attention forward with one thing changed, to name a student's mistake.
-
-    Args:
-        factor: the scale of the scores (None: 1/sqrt(dk)). axis: the softmax axis (-2 is the
-            query axis). transpose: scores K @ Q^T instead of Q @ K^T.
-        mask: which (t, s) a causal row may see: ``causal`` (s <= t), ``strict`` (s < t),
-            ``plus1`` (s <= t + 1), ``anti`` (s >= t) or ``none``. after: zero the masked
-            weights after an unmasked softmax (no renormalisation).
-
-    Returns:
-        out (N, T, dv); rows with nothing to attend to are nan.
-    """
-    s = _scores(inp, factor, transpose)
-    t = s.shape[-1]
-    allowed = _allowed(t, mask if causal else "none")
-    if after:
-        a = _softmax(s, axis) * allowed
-    else:
-        a = _softmax(np.where(allowed, s, -np.inf), axis)
-    return a @ (inp["x"] @ inp["Wv"])
-
-
-def _matches(got: np.ndarray, expected: np.ndarray) -> bool:
-    """Equal where ``expected`` is finite (at least one such element)."""
-    if got.shape != expected.shape:
-        return False
-    ok = np.isfinite(expected)
-    return bool(ok.any() and np.allclose(got[ok], expected[ok], **MATCH))
-
-
-def forward_variants(inp: dict, causal: bool) -> list[tuple[dict, str]]:
-    dk, d = inp["Wq"].shape[1], inp["x"].shape[2]
-    scale = [
-        ({"factor": 1.0}, "the scores are not scaled: S = Q @ K^T / sqrt(dk), with dk = "
-                          f"{dk} the width of Q and K"),
-        ({"factor": 1.0 / dk}, f"the scores are divided by dk = {dk}; divide by sqrt(dk)"),
-        ({"factor": 1.0 / np.sqrt(d)}, f"the scores are divided by sqrt(D) = sqrt({d}) (D is x's "
-                                       f"width); divide by sqrt(dk) = sqrt({dk}), the width of Q and K"),
-        ({"axis": -2}, "the softmax runs over the wrong axis (the queries); each query's weights "
-                       "over the keys must sum to 1: softmax over the last axis (dim=-1)"),
-        ({"transpose": True}, "your scores are transposed: S[t, s] = q_t . k_s is Q @ K^T "
-                              "(K.transpose(-2, -1)), you computed K @ Q^T"),
-    ]
-    if not causal:
-        return scale + [({"mask": "causal"}, "you applied the causal mask with causal=False; "
-                                             "mask only when causal is True")]
-    return [
-        ({"mask": "none"}, "causal=True is ignored: position t must not attend to positions after t"),
-        ({"mask": "strict"}, "your mask hides the diagonal too (position t must attend to itself "
-                             "and to 0..t-1): mask only s > t, e.g. torch.ones(T, T).triu(1)"),
-        ({"mask": "plus1"}, "your mask lets position t see position t+1: mask every s > t, "
-                            "e.g. torch.ones(T, T).triu(1) (diagonal=1)"),
-        ({"mask": "anti"}, "your mask is flipped: it hides the past and keeps the future. Mask the "
-                           "positions s > t (the upper triangle, triu(1)), keep the lower one"),
-        ({"after": True}, "you zeroed the future weights after the softmax, so the rows no longer "
-                          "sum to 1 and the normaliser still includes the future: set the masked "
-                          "scores to -inf before the softmax"),
-    ] + scale
-
-
-def forward_hint(inp: dict, causal: bool, got: np.ndarray) -> str:
-    for kwargs, hint in forward_variants(inp, causal):
-        with np.errstate(all="ignore"):
-            v = variant_forward(inp, causal, **kwargs)
-        if _matches(got, v):
-            return hint
-    return ("out = softmax(Q @ K^T / sqrt(dk)) @ V with the softmax over the last axis"
-            + ("; with causal=True the scores at s > t are -inf before the softmax" if causal else ""))
 
 
 # -- running the student's code -----------------------------------------------------------------
@@ -285,17 +126,29 @@ def check_causality(ctx) -> None:
 
 
 def check_stability(ctx) -> None:
-    """Scores with |S| up to 5e3: finite outputs equal to the oracle. An ordinary case rides
-    along so a formula wrong everywhere is not blamed on the large scores."""
+    """Scores up to 5e3 in size, on every seed: the deterministic worst cases of
+    :func:`worst_inputs` (rows of zeros beside rows of +-5e3, causal and not) and random ones;
+    finite outputs equal to the oracle. An ordinary case rides along so a formula wrong
+    everywhere is not blamed on the large scores."""
     ordinary = [(make_inputs(ctx.rng, 2, 5, 6, 3, 4), False), (make_inputs(ctx.rng, 2, 5, 6, 3, 4), True)]
     ordinary_ok = {causal: _matches(out, oracle(inp, causal)["out"])
                    for inp, causal, _, out in _check_forward(ctx, ordinary)}
-    cases = [(large_inputs(ctx.rng, 2, 6, 5, 3, 4), False), (large_inputs(ctx.rng, 3, 5, 4, 6, 2), True)]
-    for inp, causal, on, out in _check_forward(ctx, cases, f", |S| up to {LARGE_SCORE:g}"):
-        hint = ("exp of large scores overflows or underflows: subtract each row's maximum before "
-                "exp" if ordinary_ok[causal] else "your forward is wrong on ordinary inputs too "
-                f"(see {'forward_causal' if causal else 'forward_values'}); fix that first")
-        assert_close(out, oracle(inp, causal)["out"], fn=FWD, what="out", on=on, hint=hint)
+    cases = [(worst_inputs(ctx.rng, False), False), (worst_inputs(ctx.rng, True), True),
+             (large_inputs(ctx.rng, 2, 6, 5, 3, 4), False), (large_inputs(ctx.rng, 3, 5, 4, 6, 2), True)]
+    found = Findings()
+    for causal in (False, True):         # each mode's first wrong case
+        for case in (c for c in cases if c[1] == causal):
+            hint = ("exp of large scores overflows or underflows: subtract each row's maximum "
+                    "(not the maximum of the whole tensor) before exp" if ordinary_ok[causal] else
+                    "your forward is wrong on ordinary inputs too (see "
+                    f"{'forward_causal' if causal else 'forward_values'}); fix that first")
+            try:
+                ((inp, _, on, out),) = _check_forward(ctx, [case], f", |S| up to {LARGE_SCORE:g}")
+                assert_close(out, oracle(inp, causal)["out"], fn=FWD, what="out", on=on, hint=hint)
+            except Fail as exc:
+                found.add(str(exc))
+                break
+    found.done()
 
 
 # -- backward -----------------------------------------------------------------------------------
@@ -336,92 +189,6 @@ def _fwd_note(run) -> str:
                                      "the backward pass works from its cache: fix the forward first.)")
 
 
-def gradient_variants(case: dict) -> dict:
-    """Gradients of the usual backward mistakes, by autograd with a wrong gradient injected.
-
-    Returns name -> {"dx", "dWq", "dWk", "dWv"} for: ``no_scale`` (dS not divided by sqrt(dk)),
-    ``no_rowsum`` (softmax backward dS = A * dA,
-    without subtracting the row sums), ``only_v``/``no_q``/``no_k``/``no_v`` (dx with paths
-    missing; computed from three separate copies of x).
-    """
-    import torch
-
-    inp, causal = case["inp"], case["causal"]
-    leaves = {k: torch.tensor(inp[k], dtype=torch.float64, requires_grad=True) for k in FWD_PARAMS}
-    xs = [leaves["x"].detach().clone().requires_grad_(True) for _ in range(3)]
-    x, wq, wk, wv = (leaves[k] for k in FWD_PARAMS)
-    q, k, v = xs[0] @ wq, xs[1] @ wk, xs[2] @ wv
-    s = q @ k.transpose(-2, -1) / math.sqrt(wq.shape[1])
-    t = s.shape[-1]
-    if causal:
-        s = s.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
-    a = torch.softmax(s, dim=-1)
-    a.retain_grad()
-    s.retain_grad()
-    out = a @ v
-    dout = torch.from_numpy(case["dout"])
-    (out * dout).sum().backward(retain_graph=True)
-    gq, gk, gv = (xx.grad.numpy().copy() for xx in xs)
-    right = {"dWq": wq.grad.numpy().copy(), "dWk": wk.grad.numpy().copy(), "dWv": wv.grad.numpy().copy()}
-    r = math.sqrt(wq.shape[1])
-    res = {"no_scale": {"dx": r * (gq + gk) + gv, "dWq": r * right["dWq"], "dWk": r * right["dWk"],
-                        "dWv": right["dWv"]},
-           "no_q": {**right, "dx": gk + gv}, "no_k": {**right, "dx": gq + gv},
-           "no_v": {**right, "dx": gq + gk}, "only_v": {**right, "dx": gv}}
-    wrong_ds = torch.nan_to_num(a.detach() * a.grad)      # dS = A * dA, the row sums forgotten
-    # dS above is w.r.t. the softmax input s (already scaled); carry it back to Q and K.
-    # (scalar <s, dS> rather than grad_outputs=dS: same product, no sympy import on first use)
-    gq2, gk2, wq2, wk2 = torch.autograd.grad((s * wrong_ds).sum(), [xs[0], xs[1], wq, wk])
-    res["no_rowsum"] = {"dx": (gq2 + gk2).numpy() + gv, "dWq": wq2.numpy(), "dWk": wk2.numpy(),
-                        "dWv": right["dWv"]}
-    return res
-
-
-def scale_hint(got: np.ndarray, exp: np.ndarray, what: str, n: int, dk: int) -> str:
-    """Names the usual constant-factor mistakes when ``got`` is ``exp`` times a constant."""
-    denom = float(np.sum(exp * exp))
-    if denom == 0:
-        return ""
-    k = float(np.sum(got * exp)) / denom
-    if not _matches(got, k * exp):
-        return ""
-    r = math.sqrt(dk)
-    named = [(-1.0, f"{what} has the wrong sign")]
-    if n > 1 and what != "dx":
-        named.append((1 / n, f"{what} is divided by N = {n}: the weights are shared by the whole "
-                             "batch, so sum over it (and over T)"))
-    if what in ("dWq", "dWk"):      # dWv does not pass through the scores
-        named += [(r, f"{what} is sqrt(dk) = {r:.4g} times too large: the scores were scaled by "
-                      "1/sqrt(dk) in the forward pass, so dS gets the same factor (dS = ... / sqrt(dk))"),
-                  (1 / r, f"{what} is divided by sqrt(dk) once too often: apply 1/sqrt(dk) once to dS"),
-                  (1 / dk, f"{what} is divided by dk = {dk}; the factor is 1/sqrt(dk)")]
-    for factor, text in named:
-        if np.isclose(k, factor, rtol=1e-6):
-            return text
-    return ""
-
-
-GRAD_HINTS = {
-    "dWv": "dV = A^T @ dout (per batch element: A.transpose(-2, -1) @ dout), then dWv = sum over "
-           "N and T of x^T dV",
-    "dWq": "dS = A * (dA - sum(dA * A, axis=-1)) / sqrt(dk) with dA = dout @ V^T; dQ = dS @ K; "
-           "dWq = sum over N and T of x^T dQ",
-    "dWk": "dK = dS^T @ Q (dS transposed: keys are the columns of S); dWk = sum over N and T of "
-           "x^T dK",
-    "dx": "x is used three times, so dx = dQ @ Wq^T + dK @ Wk^T + dV @ Wv^T",
-}
-VARIANT_HINTS = {
-    "no_scale": "the query and key paths are sqrt(dk) times too large: the forward scaled the scores "
-                "by 1/sqrt(dk), so dS must be divided by sqrt(dk) too",
-    "no_rowsum": "the softmax backward is missing its second term: dS = A * (dA - sum(dA * A, "
-                 "axis=-1, keepdims=True)), not A * dA (the Jacobian of softmax is diag(a) - a a^T)",
-    "no_q": "dx lacks the query path dQ @ Wq^T",
-    "no_k": "dx lacks the key path dK @ Wk^T",
-    "no_v": "dx lacks the value path dV @ Wv^T",
-    "only_v": "dx has only the value path dV @ Wv^T: x also makes Q and K, add dQ @ Wq^T + dK @ Wk^T",
-}
-
-
 def _grad_hint(run, name: str) -> str:
     got, exp = run["got"][name], run["exp"][name]
     n, _, _, dk, _ = _dims(run["case"]["inp"])
@@ -442,11 +209,19 @@ def _grad_hint(run, name: str) -> str:
 
 
 def _judge_gradients(ctx, names) -> None:
+    """Each of ``names`` against autograd; each gradient's first wrong case is reported."""
+    found, wrong = Findings(), set()
     for run in _run_backward(ctx, _backward_cases(ctx)):
         for name in names:
             got, exp = run["got"][name], run["exp"][name]
-            if not _matches(got, exp):
+            if name in wrong or _matches(got, exp):
+                continue
+            try:
                 assert_close(got, exp, fn=BWD, what=name, on=run["on"], hint=_grad_hint(run, name))
+            except Fail as exc:
+                found.add(str(exc))
+                wrong.add(name)
+    found.done()
 
 
 def check_backward_dwv(ctx) -> None:
@@ -462,8 +237,9 @@ def check_backward_dx(ctx) -> None:
 
 
 def check_backward_numeric(ctx) -> None:
-    """All four gradients against central differences of the student's own forward (causal and
-    not), at random coordinates plus random directions; every evaluation in one round trip."""
+    """All four gradients against central differences of the forward (the student's own where it
+    agrees with the oracle at every perturbed point, else the oracle's), causal and not, at
+    random coordinates plus random directions; every evaluation in one round trip."""
     cases = _backward_cases(ctx, (((2, 4, 5, 3, 2), False), ((2, 4, 5, 3, 2), True)))
     runs = _run_backward(ctx, cases)
     points, plan = [], []
@@ -483,18 +259,39 @@ def check_backward_numeric(ctx) -> None:
     owner = [p[0] for p in plan for _ in range(p[6] - p[5])]
     results = ctx.map(FWD, [(_args(p), _kw(causal_of[ci])) for p, ci in zip(points, owner)],
                       keep=CACHE)
-    outs = [_forward_out(r, p, ctx, _on(p, causal_of[ci]), causal_of[ci])[0]
-            for r, p, ci in zip(results, points, owner)]
+    chosen = []
+    for ci in range(len(cases)):
+        mine = [k for k, o in enumerate(owner) if o == ci]
+        spec = [variant_forward(points[k], causal_of[ci]) for k in mine]
+        try:
+            own = [_forward_out(results[k], points[k], ctx, _on(points[k], causal_of[ci]),
+                                causal_of[ci])[0] for k in mine]
+        except Fail:
+            own = []
+        values, own_used = reference_values(own, spec)
+        chosen.append((dict(zip(mine, values)), own_used))
+    found, wrong = Findings(), set()
     for ci, name, grad, coords, dirs, start, stop in plan:
         case, run = cases[ci], runs[ci]
-        chunk = iter(outs[start:stop])
+        values, own_used = chosen[ci]
+        chunk = iter([values[k] for k in range(start, stop)])
         num, num_dir = numerical_gradient(lambda pts: [next(chunk) for _ in pts], case["inp"], name,
                                           case["dout"], coords, directions=dirs)
         analytic = run["got"][grad]
-        compare_gradient(analytic, num, coords, fn=BWD, what=grad,
-                         against=f"central differences of your {FWD} (w.r.t. {name})", on=run["on"],
-                         analytic_dir=[float(np.sum(analytic * v)) for v in dirs], numeric_dir=num_dir,
-                         hint=f"{grad} must be the derivative of your own forward's sum(dout * out)")
+        against = (f"central differences of your {FWD} (w.r.t. {name})" if own_used else
+                   f"central differences of the correct attention (w.r.t. {name}; your {FWD} is "
+                   "wrong here too: see forward_values and forward_causal)")
+        if grad in wrong:
+            continue                     # one message per gradient
+        try:
+            compare_gradient(analytic, num, coords, fn=BWD, what=grad, against=against,
+                             on=run["on"], analytic_dir=[float(np.sum(analytic * v)) for v in dirs],
+                             numeric_dir=num_dir,
+                             hint=f"{grad} is the derivative of the forward's sum(dout * out)")
+        except Fail as exc:
+            found.add(str(exc))
+            wrong.add(grad)
+    found.done()
 
 
 # -- properties ---------------------------------------------------------------------------------
