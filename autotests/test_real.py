@@ -9,6 +9,8 @@ states the expected verdict of every function of the exercise, written from read
     # verdict: FUNCTION correct
     # verdict: FUNCTION correct (looped)          correct but loops in Python
     # verdict: FUNCTION wrong: <what is wrong, in one line>
+    # verdict: FUNCTION absent: <why>           the student's code has no such function (the
+                                                checks naming it are not constrained)
     # expect: CHECK STATUS TEXT                   (optional, as in autotests/submissions)
 
 and this test grades the file and asserts that every check whose functions are all ``correct``
@@ -27,7 +29,7 @@ import pytest
 from conftest import grade_file
 
 REAL = Path(__file__).resolve().parent / "real"
-_VERDICT = re.compile(r"^#\s*verdict:\s*(\w+)\s+(correct(?:\s*\(looped\))?|wrong)\s*:?\s*(.*)$")
+_VERDICT = re.compile(r"^#\s*verdict:\s*(\w+)\s+(correct(?:\s*\(looped\))?|wrong|absent)\s*:?\s*(.*)$")
 _EXPECT = re.compile(r"^#\s*expect:\s*(\S+)\s+(pass|fail|error|skip)\s*(.*)$")
 _SOURCE = re.compile(r"^#\s*source:\s*https://github\.com/([^/\s]+)/([^/\s]+)/blob/([0-9a-f]{7,40})/(\S+)$")
 #: Checks a correct but looped implementation may fail.
@@ -46,7 +48,7 @@ def header(path: Path) -> dict:
         if (m := _SOURCE.match(line)):
             out["sources"].append(m.groups())
         elif (m := _VERDICT.match(line)):
-            kind = "wrong" if m.group(2) == "wrong" else "correct"
+            kind = m.group(2) if m.group(2) in ("wrong", "absent") else "correct"
             out["verdicts"][m.group(1)] = (kind, "looped" in m.group(2), m.group(3).strip())
         elif (m := _EXPECT.match(line)):
             out["expect"].append((m.group(1), m.group(2), m.group(3).strip()))

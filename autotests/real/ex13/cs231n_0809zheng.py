@@ -1,6 +1,7 @@
 # source: https://github.com/0809zheng/CS231n-assignment2019/blob/3f5c853986637e2eba33f70c982fac7c618ff0f3/assignment3/cs231n/rnn_layers.py
 # verdict: rnn_forward wrong: tanh written with exponentials, which overflow to inf/inf = nan for pre-activations of 1e3 and more
 # verdict: rnn_backward correct
+# verdict: clip_grad_norm absent: this repository's assignment has no clip_grad_norm
 # expect: forward_saturated fail nan
 # expect: forward_values pass
 # expect: backward_weights pass

@@ -1,6 +1,7 @@
 # source: https://github.com/7forz/CS231n_assignments/blob/a3d5af2d6290b05ebb698c250e2bcab5154a4a1c/assignment3/cs231n/rnn_layers.py
 # verdict: rnn_forward correct
 # verdict: rnn_backward correct
+# verdict: clip_grad_norm absent: this repository's assignment has no clip_grad_norm
 # expect: backward_through_time pass
 # expect: backward_saturated pass
 import numpy as np

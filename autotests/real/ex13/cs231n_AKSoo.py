@@ -1,6 +1,7 @@
 # source: https://github.com/AKSoo/CS231n-2017/blob/07e1861c98100010f9441c3ed4d1116408d7743c/assignment3/cs231n/rnn_layers.py
 # verdict: rnn_forward correct
 # verdict: rnn_backward correct
+# verdict: clip_grad_norm absent: this repository's assignment has no clip_grad_norm
 # expect: backward_through_time pass
 # expect: backward_saturated pass
 import numpy as np

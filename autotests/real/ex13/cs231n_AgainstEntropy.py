@@ -1,6 +1,7 @@
 # source: https://github.com/AgainstEntropy/CS231n-assignment2021/blob/36498906fd1a89fee2e2ea71ab6be04730c1ee5a/assignment3/cs231n/rnn_layers.py
 # verdict: rnn_forward correct
 # verdict: rnn_backward correct
+# verdict: clip_grad_norm absent: this repository's assignment has no clip_grad_norm
 # expect: backward_through_time pass
 # expect: backward_saturated pass
 import numpy as np

@@ -1,6 +1,7 @@
 # source: https://github.com/Aneureka/cs231n-assignments-2018/blob/cb4b294f408ab23403dd18ca600900828c4180c1/assignment3/cs231n/rnn_layers.py
 # verdict: rnn_forward correct
 # verdict: rnn_backward wrong: pops the step caches off the cache list, so a second backward on the same cache fails
+# verdict: clip_grad_norm absent: this repository's assignment has no clip_grad_norm
 # expect: inputs_untouched fail consumed or changed the cache
 # expect: backward_through_time pass
 import numpy as np

@@ -1,6 +1,7 @@
 # source: https://github.com/AnirudhM1/CS231n-2022-Solutions/blob/7a5b4949f5bca2715deec11d10fcd573cbd93c34/assignment3/cs231n/rnn_layers.py
 # verdict: rnn_forward correct
 # verdict: rnn_backward correct
+# verdict: clip_grad_norm absent: this repository's assignment has no clip_grad_norm
 # expect: backward_through_time pass
 # expect: backward_saturated pass
 import numpy as np

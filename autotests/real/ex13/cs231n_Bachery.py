@@ -1,6 +1,7 @@
 # source: https://github.com/Bachery/CS231n-2019spring/blob/c7cf3e229eb32fdf9406aff7563564c74b1c819d/assignment3/cs231n/rnn_layers.py
 # verdict: rnn_forward correct
 # verdict: rnn_backward correct
+# verdict: clip_grad_norm absent: this repository's assignment has no clip_grad_norm
 # expect: backward_through_time pass
 # expect: backward_saturated pass
 import numpy as np

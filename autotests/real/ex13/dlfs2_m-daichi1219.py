@@ -1,5 +1,7 @@
 # source: https://github.com/m-daichi1219/study-deep-learning2/blob/c7eea3b5fd2ebd871ff39b3d69e653625ae58ab7/ch06/clip_grads.py
 # verdict: clip_grad_norm wrong: scales the caller's arrays in place (no new tensors) and returns max_norm where the total norm is due
+# verdict: rnn_forward absent: this repository's assignment has no rnn_forward
+# verdict: rnn_backward absent: this repository's assignment has no rnn_backward
 # expect: clip_norm fail total_norm is max_norm
 # expect: clip_untouched fail returns new tensors
 # expect: clip_values pass
