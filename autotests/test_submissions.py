@@ -5,7 +5,6 @@ A submission file declares what the grader must say about it in comment lines at
     # expect: full                         every check passes (a correct variant)
     # expect: <check> <status> <text>      that check has that status and its message contains
                                            <text> (case-insensitive); several lines allowed
-    # expect-zero: <check>                 that check scores 0 (any non-pass status)
 
 Checks not mentioned are not constrained (a wrong formula may legitimately fail several).
 """
