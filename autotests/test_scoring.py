@@ -83,6 +83,24 @@ def test_a_property_passes_only_for_functions_shown_right(tmp_path):
     assert result["no_forbidden_calls"].status == "fail"
 
 
+def test_a_fast_but_partly_wrong_function_earns_no_speed_point(tmp_path):
+    """Issue 11, class 5: epsilon inside the square root passes the default-step checks and is as
+    fast as the reference, yet fails large_epsilon: its performance pass is not earned. The
+    correct solution keeps it (the rule is not a blanket fail)."""
+    wrong = (ROOT / "autotests" / "submissions" / "ex03" / "eps_inside_sqrt.py").read_text()
+    (tmp_path / "ex03_adagrad.py").write_text(wrong)
+    result = {c.name: c for c in grade_file("ex03", tmp_path, perf=True).checks}
+    assert any(c.status == "pass" for c in result.values() if c.kind == "value")
+    assert result["large_epsilon"].status == "fail"
+    assert result["performance"].status == "fail"
+    assert "did not pass all its correctness checks" in result["performance"].message
+    right = tmp_path / "right"
+    right.mkdir()
+    (right / "ex03_adagrad.py").write_text((ROOT / "solutions" / "ex03_adagrad.py").read_text())
+    assert {c.name: c for c in grade_file("ex03", right, perf=True).checks}["performance"].status \
+        == "pass"
+
+
 def test_a_crash_is_shown_once_with_the_students_frames(tmp_path):
     (tmp_path / "ex01_sigmoid.py").write_text(
         "import numpy as np\n\n\ndef _helper(z):\n    return z.no_such_attribute\n\n\n"

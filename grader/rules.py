@@ -10,9 +10,11 @@ reports around them, the same way for every exercise:
 - :class:`Crashes`: a crash in the student's code is shown once per exercise, with the student's
   own traceback, by the first check that hits it; later checks name that check instead of
   repeating the block.
-- :func:`demonstrated`: points only for demonstrated work. A property or performance check keeps
-  its pass only when every function it names (every function of the exercise when it names none)
-  passed a value, gradient or statistic check; the forbidden check only when some function did.
+- :func:`demonstrated`: points only for demonstrated work. A property check keeps its pass only
+  when every function it names (every function of the exercise when it names none) passed a
+  value, gradient or statistic check; a performance check only when every function it times
+  passed *every* such check that names it (a fast but wrong, self-consistent implementation
+  earns no speed point); the forbidden check only when some function passed one.
   An unimplemented exercise (functions that raise, return None or ``pass``) thus scores 0.
 - :func:`reproduce_args`: the options a pasted ``dlgrade check`` needs to give the same scores.
 """
@@ -90,20 +92,24 @@ def demonstrated(results: list, exercise, specs=None) -> list[tuple[int, str]]:
     specs = exercise.checks if specs is None else specs
     shown = {f for c, spec in zip(results, specs)
              if c.status == "pass" and spec.kind in EVIDENCE for f in spec.functions}
+    wrong = {f for c, spec in zip(results, specs)
+             if c.status in ("fail", "error") and spec.kind in EVIDENCE for f in spec.functions}
     everything = tuple(f.name for f in exercise.functions)
     out = []
     for i, (c, spec) in enumerate(zip(results, specs)):
         if c.status != "pass":
             continue
         if spec.kind in ("performance", "property"):
-            unproven = [f for f in (spec.functions or everything) if f not in shown]
+            unproven = [f for f in (spec.functions or everything)
+                        if f not in shown or (spec.kind == "performance" and f in wrong)]
             if not unproven:
                 continue
             names = unproven[0] if len(unproven) == 1 else \
                 ", ".join(unproven[:-1]) + f" and {unproven[-1]} each"
             if spec.kind == "performance":
-                out.append((i, f"{names} did not pass its correctness checks, so its speed earns "
-                               "nothing yet"))
+                out.append((i, f"{names} did not pass all its correctness checks, so its speed "
+                               "earns nothing yet (speed counts for code that computes the right "
+                               "values)"))
             else:
                 out.append((i, f"{names} did not pass its correctness checks yet, so this "
                                "property earns nothing yet (it counts for code that also "
