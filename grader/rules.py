@@ -107,9 +107,9 @@ def demonstrated(results: list, exercise, specs=None) -> list[tuple[int, str]]:
             names = unproven[0] if len(unproven) == 1 else \
                 ", ".join(unproven[:-1]) + f" and {unproven[-1]} each"
             if spec.kind == "performance":
-                out.append((i, f"{names} did not pass all its correctness checks, so its speed "
-                               "earns nothing yet (speed counts for code that computes the right "
-                               "values)"))
+                out.append((i, f"{names} did not pass its correctness checks (every one that "
+                               "names it), so its speed earns nothing yet: speed counts for code "
+                               "that computes the right values"))
             else:
                 out.append((i, f"{names} did not pass its correctness checks yet, so this "
                                "property earns nothing yet (it counts for code that also "
