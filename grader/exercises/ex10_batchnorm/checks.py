@@ -194,6 +194,15 @@ def check_backward(ctx) -> None:
     found.done()
 
 
+def _named_mistake(wrong, name, arr) -> str:
+    """The hint of the backward mistake whose ``name`` gradient equals ``arr``, or ""."""
+    for _name, which, value, hint in wrong:
+        if which == name and arr is not None and arr.shape == value.shape and \
+                np.allclose(arr, value, rtol=1e-6, atol=1e-9):
+            return hint
+    return ""
+
+
 def _judge_grads(ctx, grads, x, gamma, beta, dout, eps, note, found):
     n, d = x.shape
     on = f"x of shape {x.shape}, eps {eps:g}{note}"
@@ -204,12 +213,7 @@ def _judge_grads(ctx, grads, x, gamma, beta, dout, eps, note, found):
                                         ((n, d), (d,), (d,)), auto):
         with found.judge():
             arr = np.asarray(g) if isinstance(g, np.ndarray) else None
-            hint = ""
-            for _name, which, value, h in wrong:
-                if which == name and arr is not None and arr.shape == value.shape and \
-                        np.allclose(arr, value, rtol=1e-6, atol=1e-9):
-                    hint = h
-                    break
+            hint = _named_mistake(wrong, name, arr)
             if hint and arr.shape != shape:
                 raise Fail(f"{BWD}: {name} has shape {describe_shape(arr)}, expected "
                            f"{describe_shape(np.empty(shape))} on {on}. Hint: {hint}")
@@ -243,12 +247,14 @@ def check_zero_variance(ctx) -> None:
                                  "gives x_hat = 0 and out = beta")
     dout = ctx.rng.normal(size=x.shape)
     grads = expect_tuple(ctx.call(BWD, dout, cache), 3, fn=BWD, names="(dx, dgamma, dbeta)")
+    wrong = backward_mistakes(x, gamma, beta, dout, DEFAULT_EPS)
     for g, name, exp in zip(grads, ("dx", "dgamma", "dbeta"),
                             torch_gradients(x, gamma, beta, dout, DEFAULT_EPS)):
         got = expect_array(g, fn=BWD, what=name, shape=exp.shape)
         assert_close(got, exp, fn=BWD, what=name, on=on, rtol=1e-6, atol=1e-6,
-                     hint="use 1 / np.sqrt(var + eps) from the forward; never divide by the "
-                          "bare variance or standard deviation")
+                     hint=_named_mistake(wrong, name, got) or
+                     "use 1 / np.sqrt(var + eps) from the forward; never divide by the bare "
+                     "variance or standard deviation")
 
 
 def check_inputs_untouched(ctx) -> None:

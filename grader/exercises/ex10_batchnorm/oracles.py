@@ -49,8 +49,8 @@ def oracle_forward(x, gamma, beta, mode="train", eps=DEFAULT_EPS, momentum=DEFAU
             return out, rm, rv
         keep = 1.0 - momentum if swapped else momentum
         mu, var = mu.ravel(), var.ravel()
-        if axis != 0:
-            return out, rm, rv
+        if axis != 0:       # the running statistics of that mistake have shape (N,)
+            return out, None, None
         return out, keep * rm + (1.0 - keep) * mu, keep * rv + (1.0 - keep) * var
 
 
@@ -67,7 +67,7 @@ def forward_mistakes(x, gamma, beta, eps, momentum, rm, rv):
         ("momentum swapped", run(swapped=True),
          "the momentum convention is swapped: running = momentum * running + (1 - momentum) * "
          "batch (momentum weighs the old running value)"),
-        ("axis 1", run(axis=1),
+        ("axis 1", (run(axis=1)[0], None, None),
          "the statistics are taken over axis=1 (each sample's features); batch normalisation "
          "averages each feature over the batch: axis=0"),
         ("gamma beta swapped", (oracle_forward(x, beta, gamma, "train", eps, momentum, rm, rv)[0],
