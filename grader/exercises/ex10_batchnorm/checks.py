@@ -160,7 +160,8 @@ def check_test_mode(ctx) -> None:
                                                  eps_outside=True)[0]):
                 hint = "eps is outside the square root: np.sqrt(running_var + eps)"
             elif np.allclose(got, gamma * (x - rm) / rv + beta):
-                hint = "you divide by running_var: divide by its square root np.sqrt(running_var + eps)"
+                hint = ("you divide by running_var: divide by its square root "
+                        "np.sqrt(running_var + eps)")
             assert_close(got, exp, fn=FWD, what="out (test mode)", on=on, rtol=1e-7, atol=1e-9,
                          hint=hint)
             for key, want in (("running_mean", rm), ("running_var", rv)):
