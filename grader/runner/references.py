@@ -336,3 +336,20 @@ REFERENCES: dict[str, Callable[..., Thunk]] = {
     "maxpool_pair": maxpool_pair, "rnn_forward": rnn_forward, "rnn_backward": rnn_backward,
     "rnn_pair": rnn_pair, "clip_grad_norm": clip_grad_norm,
 }
+
+
+# -- ex10 batch normalisation (the contract's training forward, numpy) -------------------------
+def batchnorm_forward(x, gamma, beta, bn_param) -> Thunk:
+    """Training-mode batchnorm: biased batch statistics, running averages (contract, ex10)."""
+    eps, mom = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    rm = bn_param.get("running_mean", np.zeros(x.shape[1]))
+    rv = bn_param.get("running_var", np.zeros(x.shape[1]))
+
+    def run():
+        mu, var = x.mean(axis=0), x.var(axis=0)
+        out = gamma * (x - mu) / np.sqrt(var + eps) + beta
+        return out, mom * rm + (1 - mom) * mu, mom * rv + (1 - mom) * var
+    return run
+
+
+REFERENCES["batchnorm_forward"] = batchnorm_forward

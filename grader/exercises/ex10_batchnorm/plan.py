@@ -1,0 +1,40 @@
+"""The timing and counting plan of ex10 (measured by :mod:`grader.checks.performance`)."""
+from __future__ import annotations
+
+from grader.checks.performance import (LOOP, Counted, Inputs, Plan, Timed, keep_cache, normal,
+                                       with_thresholds)
+
+
+# ex10 -------------------------------------------------------------------------------------------
+#: Many samples with few features and few samples with many: a loop over either axis costs per
+#: element of that axis, a vectorised implementation per element of x.
+def _ex10_timed(ctx, dtype):
+    d = 64
+    return Inputs([normal(ctx, (256, d)), normal(ctx, (d,)), normal(ctx, (d,)),
+                   {"mode": "train", "running_mean": normal(ctx, (d,)),
+                    "running_var": normal(ctx, (d,)) ** 2}])
+
+
+def _ex10_count(fn):
+    def build(ctx, s):
+        n, d = s["N"], s["D"]
+        args = (normal(ctx, (n, d)), normal(ctx, (d,)), normal(ctx, (d,)), {"mode": "train"})
+        if fn == "batchnorm_forward":
+            return args, {}
+        return (normal(ctx, (n, d)), keep_cache(ctx, "batchnorm_forward", args, {}, 1)), {}
+    return build
+
+
+#: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
+#: benchmarks/calibrate.py (docs/performance.md); a course may override them. Start: ex03's.
+THRESHOLDS = {"batchnorm_forward": 16}
+
+PLAN = with_thresholds(Plan(
+        timed=(Timed("batchnorm_forward", "batchnorm_forward", _ex10_timed, 0.0, LOOP),),
+        counted=tuple(Counted(fn, _ex10_count(fn), {"N": 3, "D": 4},
+                              (("N", 9, "the batch size N"), ("D", 12, "the features D")),
+                              {"N": "the samples of the batch", "D": "the features"},
+                              lambda sz: f"x of shape ({sz['N']}, {sz['D']})")
+                      for fn in ("batchnorm_forward", "batchnorm_backward")),
+        hint="reduce over the batch with x.mean(axis=0) and x.var(axis=0); every other step is "
+             "elementwise array arithmetic"), THRESHOLDS)
