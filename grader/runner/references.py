@@ -353,3 +353,18 @@ def batchnorm_forward(x, gamma, beta, bn_param) -> Thunk:
 
 
 REFERENCES["batchnorm_forward"] = batchnorm_forward
+
+
+# -- ex12 logistic_loss -----------------------------------------------------------------------
+def logistic_loss(w, b, X, y, reg=0.0) -> Thunk:
+    """The stable logistic loss and its gradients, library calls only (np.logaddexp, matmuls)."""
+    def run():
+        z = X @ w + b
+        p = np.exp(-np.logaddexp(0.0, -z))
+        err = p - y
+        loss = np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * reg * np.dot(w, w)
+        return loss, X.T @ err / X.shape[0] + reg * w, np.mean(err)
+    return run
+
+
+REFERENCES["logistic_loss"] = logistic_loss

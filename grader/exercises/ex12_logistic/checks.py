@@ -1,0 +1,167 @@
+"""Checks of ex12 (the exercise is declared in ``__init__``; see its docstring)."""
+from __future__ import annotations
+
+import numpy as np
+
+from grader.checks.common import Findings, assert_unchanged, forbidden_check, signature_check
+from grader.checks.compare import assert_close, expect_array, expect_tuple
+from grader.checks.gradients import compare_gradient, numerical_gradient, probe_coords
+from grader.exercises.ex12_logistic.oracles import as_float, oracle_loss, oracle_train
+from grader.spec import Check, Exercise, Fail, Function
+
+LOSS, TRAIN = "logistic_loss", "train_logistic"
+RTOL, ATOL = 1e-6, 1e-12
+#: Deterministic worst cases (z = X·w + b, label): far on the wrong side, far on the right side.
+WORST = ((1e4, 0.0), (-1e4, 1.0), (800.0, 0.0), (-800.0, 1.0), (-1e4, 0.0), (1e4, 1.0),
+         (40.0, 0.0), (-40.0, 1.0))
+
+
+def _data(rng, n, d, scale=1.0):
+    X = rng.normal(0.0, scale, size=(n, d))
+    y = (rng.random(n) < 0.5).astype(np.float64)
+    return X, y
+
+
+def _unpack(value, d, on):
+    loss, dw, db = expect_tuple(value, 3, fn=LOSS, names="(loss, dw, db)")
+    loss = as_float(loss, LOSS, f"the loss ({on})")
+    if isinstance(dw, np.ndarray) and dw.shape == (d, 1):
+        raise Fail(f"{LOSS}: dw has shape ({d}, 1) on {on}, expected ({d},). Hint: w is 1-D; "
+                   "X.T @ (p - y) with p and y of shape (N,) gives (D,)")
+    dw = expect_array(dw, fn=LOSS, what=f"dw ({on})", shape=(d,))
+    return loss, dw, as_float(db, LOSS, f"db ({on})")
+
+
+_MISTAKES = (
+    (dict(mean=False), "you sum over the N examples: the loss and gradients are means (divide by N)"),
+    (dict(grad_sign=-1.0), "the gradient has the wrong sign: dw = X.T @ (p - y) / N, not X.T @ (y - p)"),
+    (dict(reg_b=True), "the bias is regularised too: 0.5*reg*||w||^2 is on w only, db has no reg term"),
+    (dict(reg_factor=1.0, grad_reg=2.0), "the penalty is reg*||w||^2 (gradient 2*reg*w): the contract's is 0.5*reg*||w||^2 with gradient reg*w"),
+    (dict(reg_factor=1.0), "the penalty is reg*||w||^2 but the gradient reg*w: use 0.5*reg*||w||^2"),
+    (dict(grad_reg=2.0), "the penalty's gradient is 2*reg*w; for 0.5*reg*||w||^2 it is reg*w"),
+)
+
+
+def _diagnose(got, w, b, X, y, reg) -> str:
+    ym = 2 * y - 1
+    if np.allclose(got[1], oracle_loss(w, b, X, ym, reg)[1], rtol=1e-6, atol=1e-12) and (ym != y).any():
+        return "labels are in {0, 1}, not {-1, 1}"
+    for kw, hint in _MISTAKES:
+        exp = oracle_loss(w, b, X, y, reg, **kw)
+        if np.isclose(got[0], exp[0], rtol=1e-6) and np.allclose(got[1], exp[1], rtol=1e-6, atol=1e-12) \
+                and np.isclose(got[2], exp[2], rtol=1e-6, atol=1e-12):
+            return hint
+    return ""
+
+
+def _judge(got, w, b, X, y, reg, on) -> None:
+    exp = oracle_loss(w, b, X, y, reg)
+    hint = _diagnose(got, w, b, X, y, reg)
+    for k, name, h in ((0, "the loss", "loss = mean(np.logaddexp(0, z) - y*z) + 0.5*reg*w@w"),
+                       (1, "dw", "dw = X.T @ (p - y) / N + reg*w"), (2, "db", "db = mean(p - y)")):
+        assert_close(np.asarray(got[k]), np.asarray(exp[k]), fn=LOSS, what=name, on=on,
+                     hint=hint or h, rtol=RTOL, atol=1e-10)
+
+
+def probe(ctx) -> None:
+    X, y = _data(ctx.rng, 4, 3)
+    _unpack(ctx.call(LOSS, np.zeros(3), 0.0, X, y), 3, "a probe")
+    w, b, losses = expect_tuple(ctx.call(TRAIN, X, y, 0.1, 2), 3, fn=TRAIN, names="(w, b, losses)")
+    expect_array(w, fn=TRAIN, what="w", shape=(3,))
+    as_float(b, TRAIN, "b")
+
+
+def check_values(ctx) -> None:
+    found = Findings()
+    for n, d, reg in ((20, 5, 0.0), (7, 3, 0.3), (1, 4, 0.0), (50, 2, 1.5)):
+        X, y = _data(ctx.rng, n, d)
+        w, b = ctx.rng.normal(size=d), float(ctx.rng.normal())
+        on = f"X of shape ({n}, {d}), reg={reg}"
+        with found.judge(on):
+            _judge(_unpack(ctx.call(LOSS, w, b, X, y, reg), d, on), w, b, X, y, reg, on)
+    found.done()
+
+
+def check_default_reg(ctx) -> None:
+    X, y = _data(ctx.rng, 9, 4)
+    w, b = ctx.rng.normal(size=4), 0.5
+    _judge(_unpack(ctx.call(LOSS, w, b, X, y), 4, "reg left out"), w, b, X, y, 0.0, "reg left out")
+
+
+def check_gradient_numeric(ctx) -> None:
+    """dw and db against central differences of the oracle's loss (reg 0.7)."""
+    X, y = _data(ctx.rng, 12, 5)
+    w, b, reg = ctx.rng.normal(size=5), 0.3, 0.7
+    _, dw, db = _unpack(ctx.call(LOSS, w, b, X, y, reg), 5, "X of shape (12, 5), reg=0.7")
+
+    def evaluate(points):
+        return [oracle_loss(p["w"], float(p["b"][0]), X, y, reg)[0] for p in points]
+    inputs = {"w": w, "b": np.array([b])}
+    for name, got in (("w", dw), ("b", np.array([db]))):
+        coords = probe_coords(inputs[name].shape, ctx.rng, 10)
+        num, _ = numerical_gradient(evaluate, inputs, name, None, coords)
+        compare_gradient(got, num, coords, fn=LOSS, what="d" + name, against="central differences "
+                         "of the loss", on="X of shape (12, 5), reg=0.7",
+                         hint="dw = X.T @ (p - y) / N + reg*w, db = mean(p - y)")
+
+
+def check_stability(ctx) -> None:
+    """Every worst case (one example each, D = 1, z set through b) and all of them together."""
+    found = Findings()
+    cases = [(np.array([[0.0]]), np.array([yy]), np.zeros(1), z) for z, yy in WORST]
+    X = ctx.rng.normal(size=(len(WORST), 2))
+    w = np.array([1e-3, -1e-3])
+    zs = np.array([z for z, _ in WORST])
+    X[:, 0] += (zs - X @ w) / w[0]
+    cases.append((X, np.array([yy for _, yy in WORST]), w, 0.0))
+    for X, y, w, b in cases:
+        on = f"z = X·w + b = {np.array2string(X @ w + b, precision=3)}, y = {y}"
+        with found.judge(on):
+            ctx.warnings.clear()
+            got = _unpack(ctx.call(LOSS, w, float(b), X, y), w.size, on)
+            if ctx.warnings:
+                raise Fail(f"{LOSS} emits '{ctx.warnings[0]}' on {on}. Hint: np.log(sigmoid(z)) "
+                           "takes log(0) and exp(-z) overflows for large |z|; write the loss as "
+                           "np.logaddexp(0, z) - y*z and the sigmoid with exp(-|z|) only")
+            exp = oracle_loss(w, float(b), X, y)
+            assert_close(np.asarray(got[0]), np.asarray(exp[0]), fn=LOSS, what="the loss", on=on,
+                         rtol=RTOL, atol=ATOL, hint="log(sigmoid(z)) loses everything for large "
+                         "|z|: use np.logaddexp(0, z) - y*z, exact for any z")
+            assert_close(got[1], exp[1], fn=LOSS, what="dw", on=on, rtol=RTOL, atol=ATOL)
+    found.done()
+
+
+def check_train(ctx) -> None:
+    found = Findings()
+    for args, kw, on in (((0.5, 30, 0.1), {}, "learning_rate=0.5, num_iters=30, reg=0.1"),
+                         ((), {}, "the defaults (learning_rate=0.1, num_iters=100, reg=0)")):
+        X, y = _data(ctx.rng, 25, 3, 2.0)
+        with found.judge(on):
+            w, b, losses = expect_tuple(ctx.call(TRAIN, X, y, *args, **kw), 3, fn=TRAIN,
+                                        names="(w, b, losses)")
+            lr, iters, reg = args or (0.1, 100, 0.0)
+            ew, eb, el = oracle_train(X, y, lr, iters, reg)
+            got = np.array([as_float(v, TRAIN, "a loss") for v in list(losses)])
+            if got.shape != (iters,):
+                raise Fail(f"{TRAIN} returned {got.size} losses on {on}; expected {iters}, one per "
+                           "iteration, recorded before each update")
+            hint = "start from w = zeros(D), b = 0; record the loss before each update"
+            if np.allclose(got, oracle_train(X, y, lr, iters, reg, after=True)[2], rtol=1e-6):
+                hint = "the losses are recorded after each update: record them before"
+            elif not np.isclose(got[0], np.log(2.0), rtol=1e-9):
+                hint = f"the first loss is {got[0]:.6g}, not log 2 = 0.693147: start from w = 0, b = 0"
+            assert_close(got, np.array(el), fn=TRAIN, what="losses", on=on, hint=hint, rtol=RTOL)
+            assert_close(expect_array(w, fn=TRAIN, what="w", shape=(3,)), ew, fn=TRAIN, what="w",
+                         on=on, rtol=RTOL, hint="w = w - learning_rate*dw at every iteration")
+            assert_close(np.asarray(as_float(b, TRAIN, "b")), np.asarray(eb), fn=TRAIN, what="b",
+                         on=on, rtol=RTOL, hint="b = b - learning_rate*db at every iteration")
+    found.done()
+
+
+def check_inputs_untouched(ctx) -> None:
+    X, y = _data(ctx.rng, 6, 3)
+    w = ctx.rng.normal(size=3)
+    _, (args, kw) = ctx.call_with_inputs(LOSS, w.copy(), 0.2, X.copy(), y.copy(), 0.1)
+    assert_unchanged({"w": w, "X": X, "y": y}, args, kw, fn=LOSS, names=("w", "b", "X", "y", "reg"))
+    _, (args, kw) = ctx.call_with_inputs(TRAIN, X.copy(), y.copy(), 0.1, 5)
+    assert_unchanged({"X": X, "y": y}, args, kw, fn=TRAIN, names=("X", "y"))
