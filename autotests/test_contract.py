@@ -21,7 +21,7 @@ from grader.exercises import all_exercises
 
 CONTRACT = ROOT / "docs" / "contract.md"
 #: Contract rows whose exercise is not merged yet (emptied by the lead as they land).
-NOT_YET_BUILT = ("ex09",)
+NOT_YET_BUILT: tuple[str, ...] = ()
 _SPAN = re.compile(r"`([^`]*)`")
 _SIGNATURE = re.compile(r"^(\w+)?\((.*?)\)\s*(?:->|$)")
 

@@ -368,3 +368,44 @@ def logistic_loss(w, b, X, y, reg=0.0) -> Thunk:
 
 
 REFERENCES["logistic_loss"] = logistic_loss
+
+
+# -- ex09 (momentum, RMSProp, Adam): the contract's formulas, state from the config given ------
+def sgd_momentum_update(w, dw, config=None) -> Thunk:
+    """v = mu*v - lr*dw; next_w = w + v (contract, ex09)."""
+    cfg = dict(config or {})
+    lr, mu, v0 = cfg.get("learning_rate", 1e-2), cfg.get("momentum", 0.9), cfg.get("velocity", 0.0)
+
+    def run():
+        v = mu * v0 - lr * dw
+        return w + v, v
+    return run
+
+
+def rmsprop_update(w, dw, config=None) -> Thunk:
+    """cache = rho*cache + (1-rho)*dw**2; next_w = w - lr*dw/(sqrt(cache) + eps) (contract, ex09)."""
+    cfg = dict(config or {})
+    lr, rho = cfg.get("learning_rate", 1e-2), cfg.get("decay_rate", 0.99)
+    eps, c0 = cfg.get("epsilon", 1e-8), cfg.get("cache", 0.0)
+
+    def run():
+        c = rho * c0 + (1 - rho) * dw * dw
+        return w - lr * dw / (np.sqrt(c) + eps), c
+    return run
+
+
+def adam_update(w, dw, config=None) -> Thunk:
+    """Adam with bias correction (Kingma & Ba 2015, Algorithm 1; contract, ex09)."""
+    cfg = dict(config or {})
+    lr, b1, b2 = cfg.get("learning_rate", 1e-3), cfg.get("beta1", 0.9), cfg.get("beta2", 0.999)
+    eps, m0, v0, t = cfg.get("epsilon", 1e-8), cfg.get("m", 0.0), cfg.get("v", 0.0), cfg.get("t", 0) + 1
+
+    def run():
+        m = b1 * m0 + (1 - b1) * dw
+        v = b2 * v0 + (1 - b2) * dw * dw
+        return w - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), m, v
+    return run
+
+
+REFERENCES.update({"sgd_momentum_update": sgd_momentum_update, "rmsprop_update": rmsprop_update,
+                   "adam_update": adam_update})

@@ -1,0 +1,81 @@
+"""ex09's oracles against torch.optim over 60 steps in float64, and the named mistakes.
+
+The oracles (grader/exercises/ex09_optim/oracles.py) are numpy re-statements; here each is run
+next to torch.optim.SGD(momentum), RMSprop (momentum 0, centered False) and Adam (amsgrad False)
+on the same varying gradients, and every step's update and state must agree.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from grader.exercises.ex09_optim.checks import _diagnose, _gradients
+from grader.exercises.ex09_optim.oracles import DEFAULTS, MISTAKES, updates
+
+STEPS = 60
+CASES = [
+    ("sgd_momentum_update", {}, lambda p, h: torch.optim.SGD(
+        [p], lr=h["learning_rate"], momentum=h["momentum"])),
+    ("sgd_momentum_update", {"learning_rate": 0.1, "momentum": 0.5}, None),
+    ("rmsprop_update", {}, lambda p, h: torch.optim.RMSprop(
+        [p], lr=h["learning_rate"], alpha=h["decay_rate"], eps=h["epsilon"], momentum=0,
+        centered=False)),
+    ("rmsprop_update", {"learning_rate": 0.05, "decay_rate": 0.9, "epsilon": 0.1}, None),
+    ("adam_update", {}, lambda p, h: torch.optim.Adam(
+        [p], lr=h["learning_rate"], betas=(h["beta1"], h["beta2"]), eps=h["epsilon"],
+        amsgrad=False)),
+    ("adam_update", {"learning_rate": 0.01, "beta1": 0.5, "beta2": 0.9, "epsilon": 0.1}, None),
+]
+_MAKE = {fn: make for fn, _, make in CASES if make}
+
+
+@pytest.mark.parametrize("fn,given", [(fn, g) for fn, g, _ in CASES])
+def test_oracle_equals_torch_optim_over_60_steps(fn, given):
+    rng = np.random.default_rng(7)
+    hp = {**DEFAULTS[fn], **given}
+    grads = _gradients(rng, (4, 6), STEPS)
+    w0 = rng.normal(size=(4, 6))
+    p = torch.nn.Parameter(torch.tensor(w0, dtype=torch.float64))
+    opt = _MAKE[fn](p, hp)
+    ups, states = updates(fn, grads, hp)
+    w = w0.copy()
+    for k, (g, up) in enumerate(zip(grads, ups)):
+        p.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+        w = w + up
+        np.testing.assert_allclose(w, p.detach().numpy(), rtol=1e-12, atol=1e-14,
+                                   err_msg=f"{fn} step {k + 1}")
+    st = opt.state[p]
+    if fn == "sgd_momentum_update":   # torch's buffer b relates to the contract's v = -lr*b
+        np.testing.assert_allclose(states[-1]["velocity"],
+                                   -hp["learning_rate"] * st["momentum_buffer"].numpy(), rtol=1e-12)
+    elif fn == "rmsprop_update":
+        np.testing.assert_allclose(states[-1]["cache"], st["square_avg"].numpy(), rtol=1e-12)
+    else:
+        np.testing.assert_allclose(states[-1]["m"], st["exp_avg"].numpy(), rtol=1e-12)
+        np.testing.assert_allclose(states[-1]["v"], st["exp_avg_sq"].numpy(), rtol=1e-12)
+        assert states[-1]["t"] == int(st["step"]) == STEPS
+
+
+def test_adam_first_step_is_lr_dw_over_abs_dw():
+    dw = np.array([1e-6, -3.0, 200.0])
+    (up,), _ = updates("adam_update", [dw], DEFAULTS["adam_update"])
+    np.testing.assert_allclose(up, -1e-3 * dw / (np.abs(dw) + 1e-8), rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn,name,kw", [(fn, n, kw) for fn, ms in MISTAKES.items()
+                                        for n, kw, _ in ms])
+def test_each_mistake_differs_from_the_oracle_and_is_named(fn, name, kw):
+    """Every mistake changes the updates on the graded gradients, and the diagnosis names it
+    (not an earlier mistake in the list) from its own sequence."""
+    rng = np.random.default_rng(3)
+    grads = _gradients(rng, (4, 6), STEPS)
+    hp = DEFAULTS[fn]
+    good, _ = updates(fn, grads, hp)
+    bad, _ = updates(fn, grads, hp, **kw)
+    assert not all(np.allclose(g, b, rtol=1e-5, atol=1e-12, equal_nan=True)
+                   for g, b in zip(good, bad)), name
+    prev = [np.zeros((4, 6))] * STEPS
+    hint = _diagnose(fn, bad, prev, grads, None)
+    assert hint == dict((n, h) for n, _, h in MISTAKES[fn])[name]

@@ -1,0 +1,238 @@
+"""Checks of ex09 (the exercise is declared in ``__init__``; see its docstring)."""
+from __future__ import annotations
+
+import numpy as np
+
+from grader.checks.common import assert_unchanged
+from grader.checks.compare import assert_close, describe_shape, expect_array, expect_tuple
+from grader.exercises.ex09_optim.oracles import (DEFAULTS, MISTAKES, STATE, WRONG_DEFAULTS,
+                                                 updates)
+from grader.spec import Fail
+
+FNS = tuple(DEFAULTS)
+#: Steps in the long runs (the contract: "over many steps"; the issue: at least 50).
+STEPS = 60
+#: Tolerances on the update next_w - w and on the state arrays.
+STEP_RTOL, STEP_ATOL = 1e-6, 1e-12
+STATE_RTOL = 1e-9
+
+
+def _gradients(rng, shape, steps, scales=(1e-9, 1e-3, 0.1, 1.0, 10.0)):
+    """``steps`` varying gradients; each last-axis column has its own scale (tiny ones make the
+    place of epsilon visible), drifting in sign and size from step to step."""
+    col = np.resize(np.asarray(scales, dtype=np.float64), shape[-1])
+    drift = rng.normal(size=shape)
+    return [(0.6 * drift + rng.normal(size=shape)) * col * (1 + 0.5 * np.sin(k / 5.0))
+            for k in range(steps)]
+
+
+def _unpack(fn, value, where, shape):
+    next_w, config = expect_tuple(value, 2, fn=fn, names="(next_w, config)")
+    try:
+        got = expect_array(next_w, fn=fn, what=f"next_w ({where})", shape=shape)
+    except Fail as exc:
+        if "contains" in str(exc) and fn == "adam_update":
+            raise Fail(str(exc).split(". Hint:")[0] + ". Hint: a division by 1 - beta1**0 = 0: "
+                       "t is incremented after the bias correction; increment it first") from None
+        if "contains" in str(exc) and fn == "rmsprop_update":
+            raise Fail(str(exc).split(". Hint:")[0] + ". Hint: the square root of a negative "
+                       "cache: the moving average takes dw**2, not dw") from None
+        raise
+    if not isinstance(config, dict):
+        raise Fail(f"{fn} returned {type(config).__name__} as config ({where}); return the state "
+                   f"dict with {', '.join(STATE[fn])} updated, so the next call continues from it")
+    return got, config
+
+
+def _describe(config) -> str:
+    if config is None:
+        return "config=None"
+    return "config={" + ", ".join(
+        f"'{k}': array{describe_shape(v)}" if isinstance(v, np.ndarray) else f"'{k}': {v!r}"
+        for k, v in config.items()) + "}"
+
+
+def _run(ctx, fn, w0, grads, config0):
+    """Feed the student's next_w and config back for len(grads) steps; (next_ws, configs)."""
+    w, config, next_ws, configs = w0, config0, [], []
+    for k, dw in enumerate(grads):
+        where = f"step {k + 1} of {len(grads)}, starting from {_describe(config0)}"
+        w, config = _unpack(fn, ctx.call(fn, w, dw, config), where, w0.shape)
+        next_ws.append(w)
+        configs.append({key: (v.copy() if isinstance(v, np.ndarray) else v)
+                        for key, v in config.items()})
+    return next_ws, configs
+
+
+def _hp(fn, config0):
+    cfg = config0 or {}
+    return {k: cfg.get(k, d) for k, d in DEFAULTS[fn].items()}
+
+
+def _diagnose(fn, got, prev, grads, config0) -> str:
+    """The hint of the mistake whose whole sequence of updates matches the student's, or ""."""
+    cfg, hp = config0 or {}, _hp(fn, config0)
+    state0 = {k: cfg[k] for k in STATE[fn] if k in cfg}
+    tries = [(kw, hint) for _n, kw, hint in MISTAKES[fn]]
+    for key, values in WRONG_DEFAULTS[fn].items():
+        if key in cfg:
+            tries.append(({"hp": {**hp, key: DEFAULTS[fn][key]}},
+                          f"config['{key}'] = {cfg[key]:g} is ignored: you always use the "
+                          f"default {DEFAULTS[fn][key]:g}; fill in a default only when the key "
+                          "is missing (config.setdefault)"))
+        else:
+            tries += [({"hp": {**hp, key: v}}, f"the default {key} is {DEFAULTS[fn][key]:g} "
+                       f"(you used {v:g})") for v in values]
+    for kw, hint in tries:
+        kw = dict(kw)
+        ups, _ = updates(fn, grads[:len(got)], kw.pop("hp", hp), state0, **kw)
+        if all(np.allclose(g, u, rtol=1e-5, atol=1e-12 + 1e-13 * float(np.max(np.abs(p))),
+                           equal_nan=True) for g, u, p in zip(got, ups, prev)):
+            return hint
+    return ""
+
+
+def _judge(fn, w0, grads, config0, next_ws, what) -> None:
+    """Each step's update next_w - w against the oracle's (errors do not compound)."""
+    cfg = config0 or {}
+    expected, _ = updates(fn, grads, _hp(fn, config0),
+                          {k: cfg[k] for k in STATE[fn] if k in cfg})
+    prev = [w0] + next_ws[:-1]
+    got = [n - p for n, p in zip(next_ws, prev)]
+    for k, (g, e) in enumerate(zip(got, expected)):
+        atol = max(STEP_ATOL, 1e-15 * float(np.max(np.abs(prev[k]))))
+        if not np.all(np.abs(g - e) <= atol + STEP_RTOL * np.abs(e)):
+            hint = _diagnose(fn, got, prev, grads, config0) or \
+                "follow the contract's formula step by step (docs/ex09_optim.md)"
+            assert_close(g, e, fn=fn, what="the update next_w - w",
+                         on=f"step {k + 1} of {what}, starting from {_describe(config0)}",
+                         hint=hint, rtol=STEP_RTOL, atol=atol)
+
+
+def _judge_state(fn, grads, config0, configs, what) -> None:
+    """After every call the contract's state keys hold the oracle's quantities."""
+    cfg = config0 or {}
+    _, states = updates(fn, grads, _hp(fn, config0), {k: cfg[k] for k in STATE[fn] if k in cfg})
+    for k, (config, want) in enumerate(zip(configs, states)):
+        on = f"step {k + 1} of {what}"
+        for key, value in want.items():
+            if key not in config:
+                raise Fail(f"{fn}: the returned config has no '{key}' after {on} (it has "
+                           f"{sorted(config)}). Hint: store the state in config['{key}']")
+            if key == "t":
+                if config[key] != value:
+                    raise Fail(f"{fn}: config['t'] is {config[key]!r} after {on}, expected "
+                               f"{value}: t counts the steps taken (t = t + 1 on every call)")
+                continue
+            got = expect_array(config[key], fn=fn, what=f"config['{key}']", shape=value.shape)
+            hint = f"config['{key}'] must hold the quantity the contract names"
+            if key == "velocity" and np.allclose(got, -value, rtol=1e-8, atol=0):
+                hint = ("your velocity has the opposite sign (v = momentum*v + lr*dw, then "
+                        "w - v): the weights agree, but the contract's velocity is "
+                        "v = momentum*v - learning_rate*dw, then next_w = w + v")
+            elif key == "velocity" and np.allclose(got, -value / _hp(fn, config0)[
+                    "learning_rate"], rtol=1e-8, atol=0):
+                hint = ("config['velocity'] holds torch's buffer b = momentum*b + dw; the "
+                        "contract's velocity is v = momentum*v - learning_rate*dw")
+            assert_close(got, value, fn=fn, what=f"config['{key}']", on=on, hint=hint,
+                         rtol=STATE_RTOL, atol=1e-300)
+
+
+# -- checks ------------------------------------------------------------------------------------
+def probe(ctx) -> None:
+    for fn in FNS:
+        w = ctx.rng.normal(size=(2, 3))
+        _unpack(fn, ctx.call(fn, w, ctx.rng.normal(size=(2, 3)), None), "config=None", w.shape)
+
+
+def check_defaults(ctx) -> None:
+    """config None (passed, and left out) for each rule: the contract's defaults in the returned
+    config, the first update and the state after it."""
+    for fn in FNS:
+        for positional in (False, True):
+            w = ctx.rng.normal(size=(3, 5))
+            dw = _gradients(ctx.rng, w.shape, 1)[0]
+            value = ctx.call(fn, w, dw, None) if positional else ctx.call(fn, w, dw)
+            call = f"{fn}(w, dw{', None' if positional else ''})"
+            next_w, config = _unpack(fn, value, call, w.shape)
+            _judge(fn, w, [dw], None, [next_w], f"1 ({call})")
+            for key, want in DEFAULTS[fn].items():
+                got = config.get(key)
+                if not isinstance(got, (int, float)) or abs(float(got) - want) > 1e-12 * want:
+                    raise Fail(f"{fn}: config['{key}'] returned by {call} is {got!r}; the "
+                               f"default is {want:g} (config.setdefault('{key}', {want:g}))")
+            _judge_state(fn, [dw], None, [config], f"1 ({call})")
+
+
+def check_config_honoured(ctx) -> None:
+    """A partial config keeps its values and gets the missing defaults; given state continues."""
+    shape = (4, 5)
+    for fn, partial in (("sgd_momentum_update", {"momentum": 0.5}),
+                        ("sgd_momentum_update", {"learning_rate": 0.05}),
+                        ("rmsprop_update", {"decay_rate": 0.9, "epsilon": 1e-4}),
+                        ("rmsprop_update", {"learning_rate": 0.002}),
+                        ("adam_update", {"beta1": 0.8, "learning_rate": 0.01}),
+                        ("adam_update", {"beta2": 0.99, "epsilon": 1e-3})):
+        prior = _gradients(ctx.rng, shape, 3)
+        _, states = updates(fn, prior, _hp(fn, partial))
+        for config0 in (partial, {**partial, **states[-1]}):
+            w0 = ctx.rng.normal(size=shape)
+            grads = _gradients(ctx.rng, shape, 5)
+            given = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in config0.items()}
+            next_ws, configs = _run(ctx, fn, w0, grads, given)
+            _judge(fn, w0, grads, config0, next_ws, "5")
+            for key in partial:
+                if configs[-1].get(key) != partial[key]:
+                    raise Fail(f"{fn} was given {_describe(partial)} and returned config['{key}']"
+                               f" = {configs[-1].get(key)!r}: keep the caller's values")
+
+
+def _many(ctx, fn, configs) -> None:
+    shape = (4, 6)
+    for config0 in configs:
+        w0 = ctx.rng.normal(size=shape)
+        grads = _gradients(ctx.rng, shape, STEPS)
+        next_ws, _ = _run(ctx, fn, w0, grads, None if config0 is None else dict(config0))
+        _judge(fn, w0, grads, config0, next_ws, f"{STEPS}")
+
+
+def check_sgd_momentum_many_steps(ctx) -> None:
+    """60 steps with the defaults and with other settings against torch.optim.SGD(momentum)."""
+    _many(ctx, "sgd_momentum_update", (None, {"learning_rate": 0.1, "momentum": 0.5}))
+
+
+def check_rmsprop_many_steps(ctx) -> None:
+    """60 steps with the defaults and large epsilon against torch.optim.RMSprop."""
+    _many(ctx, "rmsprop_update", (None, {"learning_rate": 0.05, "epsilon": 0.1,
+                                         "decay_rate": 0.9}))
+
+
+def check_adam_many_steps(ctx) -> None:
+    """60 steps with the defaults and other settings against torch.optim.Adam."""
+    _many(ctx, "adam_update", (None, {"learning_rate": 0.01, "beta1": 0.5, "beta2": 0.9,
+                                      "epsilon": 0.1}))
+
+
+def check_adam_first_step(ctx) -> None:
+    """Adam's first step: m_hat = dw, v_hat = dw**2, so next_w - w = -lr*dw/(|dw| + eps)."""
+    w = ctx.rng.normal(size=(3, 5))
+    dw = _gradients(ctx.rng, w.shape, 1, scales=(1e-6, 1e-2, 1.0, 100.0, 1e4))[0]
+    next_w, _ = _unpack("adam_update", ctx.call("adam_update", w, dw, None), "step 1", w.shape)
+    _judge("adam_update", w, [dw], None, [next_w], "1 (the bias-corrected first step)")
+
+
+def check_state(ctx) -> None:
+    """After every call, config holds velocity; cache; m, v and t as the contract names them."""
+    for fn in FNS:
+        grads = _gradients(ctx.rng, (3, 4), 20)
+        config0 = {"learning_rate": 0.03}
+        _, configs = _run(ctx, fn, ctx.rng.normal(size=(3, 4)), grads, dict(config0))
+        _judge_state(fn, grads, config0, configs, "20")
+
+
+def check_inputs_untouched(ctx) -> None:
+    """w and dw are not changed in place (config may be: it is the optimizer's state)."""
+    for fn in FNS:
+        w, dw = ctx.rng.normal(size=(3, 4)), ctx.rng.normal(size=(3, 4))
+        _, (args, kwargs) = ctx.call_with_inputs(fn, w.copy(), dw.copy(), None)
+        assert_unchanged({"w": w, "dw": dw}, args, kwargs, fn=fn, names=("w", "dw", "config"))

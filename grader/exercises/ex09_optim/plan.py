@@ -1,0 +1,27 @@
+"""The timing and counting plan of ex09 (measured by :mod:`grader.checks.performance`)."""
+from __future__ import annotations
+
+from grader.checks.performance import LOOP, Counted, Inputs, Plan, Timed, normal, with_thresholds
+
+FNS = ("sgd_momentum_update", "rmsprop_update", "adam_update")
+
+
+def _timed(ctx, dtype):
+    return Inputs([normal(ctx, (64, 64)), normal(ctx, (64, 64)), {"learning_rate": 1e-3}])
+
+
+def _count(ctx, s):
+    shape = (s["n"], s["n"] + 1)
+    return (normal(ctx, shape), normal(ctx, shape), {"learning_rate": 1e-3}), {}
+
+
+#: CPU thresholds (median(student)/median(reference)), started from ex03's; the lead recalibrates.
+THRESHOLDS = {fn: 16 for fn in FNS}
+
+PLAN = with_thresholds(Plan(
+        timed=tuple(Timed(fn, fn, _timed, 0.0, LOOP) for fn in FNS),
+        counted=tuple(Counted(fn, _count, {"n": 3}, (("n", 9, "the size of w"),),
+                              {"n": "the elements of w"},
+                              lambda sz: f"w of shape ({sz['n']}, {sz['n'] + 1})") for fn in FNS),
+        hint="the update is elementwise: write it with array arithmetic on w, dw and the state"),
+    THRESHOLDS)
