@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import psutil
 
-from grader.runner import codec
+from grader.runner import codec, confine
 
 #: Largest message accepted from a student process, in bytes.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
@@ -234,10 +234,6 @@ def warm_up(backends: set[str]) -> None:
     running = getattr(server, "_forkserver_pid", None) is not None
     if running and any(set(preload) <= set(key) for key in _started):
         return
-    # One BLAS/OpenMP thread in the student processes (timing stability; the CLI sets these
-    # too, but grade() may be called from Python): the fork server inherits this environment.
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
     become_subreaper()
     with _LIVE_LOCK:
         if running:
@@ -247,7 +243,10 @@ def warm_up(backends: set[str]) -> None:
             _started.clear()
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(preload)
-        multiprocessing.forkserver.ensure_running()
+        # The fork server starts with the environment built by confine (one BLAS thread, no CI
+        # variable or token of the grader's), which every student process inherits.
+        with confine.grader_environment_swapped():
+            multiprocessing.forkserver.ensure_running()
         if not _started:
             atexit.register(_end_fork_server)
         _started.add(tuple(preload))
