@@ -113,3 +113,55 @@ def test_writes_into_the_scratch_folder_do_not_survive(tmp_path):
     finally:
         proc.close()
     assert not os.path.exists(again)
+
+
+ESCAPE = r'''
+import os, site, sys
+
+
+def attempts():
+    targets = TARGETS + [os.path.join(site.getsitepackages()[0], "zz_dlgrade_escape.pth"),
+                         os.path.join(os.path.dirname(os.__file__), "__pycache__", "zz_escape.pyc")]
+    out = {}
+    for path in targets:
+        try:
+            with open(path, "a") as fh:
+                fh.write("import os; os.system('touch /tmp/owned')\n")
+            out[path] = "written"
+        except OSError as exc:
+            out[path] = type(exc).__name__
+    return out
+'''
+
+
+def test_writes_outside_the_scratch_folder_are_refused(tmp_path):
+    if not _landlock_abi():
+        pytest.skip("no Landlock in this kernel (Linux < 5.13 or disabled)")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    files = {repo / "dlgrade.toml": b"[limits]\n", repo / "pyproject.toml": b"[project]\n",
+             repo / "ex02_backprop.py": b"def later():\n    pass\n",
+             tmp_path / "github_env": b"", tmp_path / "report.json": b"{}"}
+    for f, data in files.items():
+        f.write_bytes(data)
+    student = _student(repo, "ex01_sigmoid.py",
+                       ESCAPE.replace("TARGETS", repr([str(f) for f in files])))
+    # run_as="": the student keeps the grader's user, who may write all these files itself.
+    proc = StudentProcess(str(student), "numpy", limits=Limits(call_timeout_s=20, budget_s=40,
+                                                               run_as="", confine_writes=True))
+    proc.start()
+    try:
+        out = _call(proc, "attempts")
+    finally:
+        proc.close()
+    assert set(out.values()) == {"PermissionError"}, out
+    for f, data in files.items():
+        assert f.read_bytes() == data, f
+    assert not any(Path(p).exists() for p in out if p.endswith((".pth", ".pyc")))
+
+
+def _landlock_abi() -> int:
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return max(0, libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))

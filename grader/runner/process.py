@@ -60,6 +60,10 @@ class Limits:
             dropped in the student process before its file is loaded). ``""`` keeps root. Used
             only if the user exists and can read numpy (torch) and the runner; otherwise a
             warning says student code runs as root. See docs/security.md.
+        confine_writes: under Linux >= 5.13, let the student process change the file system
+            only beneath its scratch folder (Landlock, :func:`grader.runner.confine.confine_writes`).
+            Off by default until the hostile suite's observation files move into the scratch
+            folder (docs/security.md, class 1).
 
     The import of the module counts against ``budget_s`` (restarts after a crash too), so one
     exercise takes at most about ``budget_s`` plus a few seconds of clean-up, whatever it does.
@@ -72,6 +76,7 @@ class Limits:
     cpu_seconds: int = 120
     processes: int = 64
     run_as: str = "nobody"
+    confine_writes: bool = False
 
 
 class StudentCrash(Exception):
@@ -355,6 +360,7 @@ class StudentProcess:
         job = {"path": self.path, "backend": self.backend, "device": self.device,
                "blocked": list(self.blocked), "forbidden_ops": list(self.forbidden_ops),
                "output": self.output_path, "threads": 1, "cwd": self._sandbox,
+               "confine_writes": self.limits.confine_writes,
                "run_as": list(run_as) if run_as else None, "hidden": _hidden_dirs(self.path),
                "conceal": _concealed_dirs(self.path) if run_as else [],
                "limits": {"memory_bytes": self.limits.memory_bytes,

@@ -387,6 +387,11 @@ def _enter_sandbox(job: dict) -> None:
         libc = None
     if libc is not None:
         libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    if cwd and job.get("confine_writes"):
+        try:  # writes only beneath the scratch folder (and /dev/null) from here on
+            confine.confine_writes([cwd])
+        except OSError:
+            os._exit(70)
     run_as = job.get("run_as")
     if run_as and os.geteuid() == 0:
         uid, gid = int(run_as[0]), int(run_as[1])
