@@ -165,3 +165,14 @@ def _landlock_abi() -> int:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     return max(0, libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
+
+
+def test_a_course_turns_write_confinement_on_in_its_configuration(tmp_path):
+    from grader import config
+    course = tmp_path / "dlgrade.toml"
+    course.write_text("[limits]\nconfine_writes = true\n")
+    assert all(lim.confine_writes for lim in config.load(course).limits.values())
+    course.write_text("[limits]\nconfine_writes = 1\n")
+    with pytest.raises(config.ConfigError, match="confine_writes must be true or false"):
+        config.load(course)
+    assert not any(lim.confine_writes for lim in config.load(None).limits.values())
