@@ -12,6 +12,7 @@ table with ``tool.dlgrade``)::
     call_timeout_s = 20        # seconds one batch of calls may take
     budget_s = 90              # seconds all calls of one exercise may take
     memory_mb = 2048           # address space the student's code may add
+    confine_writes = false     # true: Landlock, writes only in the scratch folder (Linux >= 5.13)
     cpu_s = 120                # CPU seconds of the student process
     file_mb = 1                # largest file (and captured output) it may write
 
@@ -97,7 +98,7 @@ SLURM_KEYS = {
         for x in v.values()), "a table of sbatch options {name = value}"),
 }
 EXERCISE_KEYS = ("device", "points", "thresholds", "gpu_thresholds", "gpu_budget_ms",
-                 *LIMIT_KEYS)
+                 "confine_writes", *LIMIT_KEYS)
 
 
 class ConfigError(ValueError):
@@ -303,6 +304,11 @@ def _limits(base: Limits, table: dict, label: str) -> Limits:
         if key in table:
             value = _positive(table[key], f"{label} {key}") * scale
             changes[attr] = int(value) if isinstance(getattr(base, attr), int) else value
+    if "confine_writes" in table:  # Landlock write confinement (docs/security.md, class 1)
+        if not isinstance(table["confine_writes"], bool):
+            raise ConfigError(f"{label} confine_writes must be true or false, "
+                              f"got {table['confine_writes']!r}")
+        changes["confine_writes"] = table["confine_writes"]
     if "budget_s" in changes or "call_timeout_s" in changes:
         merged = dataclasses.replace(base, **changes)
         if merged.budget_s < merged.call_timeout_s:

@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import psutil
 
-from grader.runner import codec
+from grader.runner import codec, confine
 
 #: Largest message accepted from a student process, in bytes.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
@@ -60,6 +60,10 @@ class Limits:
             dropped in the student process before its file is loaded). ``""`` keeps root. Used
             only if the user exists and can read numpy (torch) and the runner; otherwise a
             warning says student code runs as root. See docs/security.md.
+        confine_writes: under Linux >= 5.13, let the student process change the file system
+            only beneath its scratch folder (Landlock, :func:`grader.runner.confine.confine_writes`).
+            Off by default until the hostile suite's observation files move into the scratch
+            folder (docs/security.md, class 1).
 
     The import of the module counts against ``budget_s`` (restarts after a crash too), so one
     exercise takes at most about ``budget_s`` plus a few seconds of clean-up, whatever it does.
@@ -72,6 +76,7 @@ class Limits:
     cpu_seconds: int = 120
     processes: int = 64
     run_as: str = "nobody"
+    confine_writes: bool = False
 
 
 class StudentCrash(Exception):
@@ -234,10 +239,6 @@ def warm_up(backends: set[str]) -> None:
     running = getattr(server, "_forkserver_pid", None) is not None
     if running and any(set(preload) <= set(key) for key in _started):
         return
-    # One BLAS/OpenMP thread in the student processes (timing stability; the CLI sets these
-    # too, but grade() may be called from Python): the fork server inherits this environment.
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
     become_subreaper()
     with _LIVE_LOCK:
         if running:
@@ -247,7 +248,10 @@ def warm_up(backends: set[str]) -> None:
             _started.clear()
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(preload)
-        multiprocessing.forkserver.ensure_running()
+        # The fork server starts with the environment built by confine (one BLAS thread, no CI
+        # variable or token of the grader's), which every student process inherits.
+        with confine.grader_environment_swapped():
+            multiprocessing.forkserver.ensure_running()
         if not _started:
             atexit.register(_end_fork_server)
         _started.add(tuple(preload))
@@ -356,6 +360,7 @@ class StudentProcess:
         job = {"path": self.path, "backend": self.backend, "device": self.device,
                "blocked": list(self.blocked), "forbidden_ops": list(self.forbidden_ops),
                "output": self.output_path, "threads": 1, "cwd": self._sandbox,
+               "confine_writes": self.limits.confine_writes,
                "run_as": list(run_as) if run_as else None, "hidden": _hidden_dirs(self.path),
                "conceal": _concealed_dirs(self.path) if run_as else [],
                "limits": {"memory_bytes": self.limits.memory_bytes,

@@ -32,7 +32,7 @@ import sys
 import traceback
 import warnings
 
-from grader.runner import codec
+from grader.runner import codec, confine
 from grader.runner import timing  # performance checks; loaded before the student's module
 
 #: Modules the student may never import, whatever the exercise: the grader itself.
@@ -354,7 +354,8 @@ def _enter_sandbox(job: dict) -> None:
     * close the fork server's and resource tracker's pipes the child inherited (the student has
       no use for them; the open fork-server pipe would keep the server alive if the grader died);
     * move to the fresh working directory ``job["cwd"]`` (HOME and TMPDIR point there too), so
-      files written to relative paths (a forged ``results.json``) land where nobody reads them;
+      files written to relative paths (a forged ``results.json``) land where nobody reads them,
+      and reduce the environment to the grader's allow-list (:mod:`grader.runner.confine`);
     * ``no_new_privs``: setuid programs (sudo, su) grant no privileges to this process tree;
     * when ``job["run_as"]`` is ``[uid, gid]`` and this is root: keep the import path usable
       (:func:`_keep_imports_reachable`), cover ``job["conceal"]`` (:func:`_conceal`), then drop
@@ -379,14 +380,18 @@ def _enter_sandbox(job: dict) -> None:
         pass
     cwd = job.get("cwd")
     if cwd:
-        os.chdir(cwd)
-        os.environ["HOME"] = os.environ["TMPDIR"] = cwd
+        confine.enter_scratch(cwd)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
     except OSError:  # pragma: no cover - not Linux
         libc = None
     if libc is not None:
         libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    if cwd and job.get("confine_writes"):
+        try:  # writes only beneath the scratch folder (and /dev/null) from here on
+            confine.confine_writes([cwd])
+        except OSError:
+            os._exit(70)
     run_as = job.get("run_as")
     if run_as and os.geteuid() == 0:
         uid, gid = int(run_as[0]), int(run_as[1])
