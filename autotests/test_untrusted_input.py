@@ -139,3 +139,104 @@ def test_oversized_file_is_refused_before_it_is_read(tmp_path):
     f.write_bytes(b"#" * 2000)
     with pytest.raises(Refused, match="2,000 bytes"):
         read_student_file(f, folder, limit=1000)
+
+
+# -- class 3: anything a student controls, through the real command and every report -----------
+HOSTILE = Path(__file__).parent / "hostile" / "untrusted"
+SECOND = (ROOT / "solutions" / "ex02_backprop.py").read_text()
+
+
+def _deep(n: int) -> bytes:
+    return b"def sigmoid(z):\n    return " + b"(" * n + b"z" + b")" * n + b"\n"
+
+
+#: name -> bytes of ex01_sigmoid.py (any content).
+BYTES = {
+    "invalid_utf8": SIGMOID.encode() + b"\n# \xff\xfe\xc3\x28 \xed\xa0\x80\n",
+    "nul_bytes": SIGMOID.encode().replace(b"def sigmoid_grad", b"\x00def sigmoid_grad"),
+    "five_megabytes": SIGMOID.encode() + b"\n" + (b"# padding " + b"x" * 90 + b"\n") * 52_000,
+    "deep_nesting": _deep(100_000),
+}
+
+#: name -> text of ex01_sigmoid.ipynb (notebook JSON of any shape).
+_CELL = '{"cell_type": "code", "metadata": {}, "source": %s, "outputs": %s}'
+NOTEBOOKS = {
+    "not_an_object": "[1, 2, 3]",
+    "cells_not_a_list": '{"cells": 5, "nbformat": 4}',
+    "source_a_number": '{"cells": [%s], "nbformat": 4}' % (_CELL % ("12345", "[]")),
+    "worksheets_cells_a_number": '{"worksheets": [{"cells": 7}], "nbformat": 3}',
+    "deep_json": '{"cells": ' + "[" * 200_000 + "]" * 200_000 + "}",
+    "lone_surrogate_source": '{"cells": [%s], "nbformat": 4}' % (
+        _CELL % ('"def sigmoid(z):\\n    return \\"\\ud800\\"\\n"', "[]")),
+    "ten_megabyte_outputs": '{"cells": [%s], "nbformat": 4}' % (_CELL % (
+        __import__("json").dumps(SIGMOID), '[{"output_type": "stream", "name": "stdout", '
+        '"text": "%s"}]' % ("y" * 10_000_000))),
+}
+
+
+def run_all_reports(tmp_path: Path, folder: Path):
+    """``dlgrade check ex01 ex02`` writing every report; returns (result, reports dict)."""
+    import subprocess
+    import sys
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "dlgrade.toml").write_text("[limits]\ncall_timeout_s = 5\nbudget_s = 20\n")
+    out = {k: work / f"report.{k}" for k in ("json", "xml", "gs.json", "md")}
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="120", GITHUB_STEP_SUMMARY=str(out["md"]),
+               GITHUB_ACTIONS="true")
+    r = subprocess.run([sys.executable, "-m", "grader.cli", "check", "ex01", "ex02", "--path",
+                        str(folder), "--seed", "5", "--no-perf", "--json", str(out["json"]),
+                        "--junit-xml", str(out["xml"]), "--gradescope", str(out["gs.json"])],
+                       capture_output=True, cwd=work, env=env, timeout=300)
+    return r, out
+
+
+def assert_contained(r, out, ex01_honest: bool = False) -> None:
+    """ex01 ends as fail/error (or, ``ex01_honest``, full marks), ex02 (honest) full marks, exit 1
+    (0); every report valid and bounded."""
+    import json
+    import xml.etree.ElementTree as ET
+    stdout = r.stdout.decode("utf-8")  # the terminal report is valid UTF-8 ...
+    assert r.returncode == (0 if ex01_honest else 1), (r.returncode, r.stderr[-3000:])
+    assert "\x1b" not in stdout and "\x00" not in stdout  # ... with no terminal escapes
+    assert len(stdout) < 200_000, len(stdout)
+    report = json.loads(out["json"].read_text(encoding="utf-8"))
+    ex = {e["id"]: e for e in report["exercises"]}
+    assert ex["ex02"]["score"] == ex["ex02"]["max_score"] > 0
+    ran = [c for c in ex["ex01"]["checks"] if c["status"] != "skip"]
+    if ex01_honest:
+        assert ex["ex01"]["score"] == ex["ex01"]["max_score"] > 0
+    else:
+        assert ex["ex01"]["score"] == 0
+        assert ran and {c["status"] for c in ran} <= {"fail", "error"}
+    assert all(len(c["message"]) < 70_000 for c in ran), max(len(c["message"]) for c in ran)
+    ET.fromstring(out["xml"].read_bytes())
+    gs = json.loads(out["gs.json"].read_text(encoding="utf-8"))
+    assert gs["score"] == report["score"]
+    md = out["md"].read_text(encoding="utf-8")
+    assert "<script>" not in md and "\x1b" not in md and "ex02" in md
+
+
+@pytest.mark.parametrize("name", sorted(BYTES))
+def test_file_bytes_of_any_content(tmp_path, name):
+    folder = student(tmp_path)
+    (folder / "exercises" / "ex01_sigmoid.py").write_bytes(BYTES[name])
+    (folder / "exercises" / "ex02_backprop.py").write_text(SECOND)
+    assert_contained(*run_all_reports(tmp_path, folder))
+
+
+@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
+def test_notebook_json_of_any_shape(tmp_path, name):
+    folder = student(tmp_path)
+    (folder / "exercises" / "ex01_sigmoid.ipynb").write_text(NOTEBOOKS[name])
+    (folder / "exercises" / "ex02_backprop.py").write_text(SECOND)
+    # Saved outputs are not code: an honest notebook with 10 MB of them is graded as usual.
+    assert_contained(*run_all_reports(tmp_path, folder), ex01_honest=name == "ten_megabyte_outputs")
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in HOSTILE.glob("*.py")))
+def test_returned_values_and_messages_of_any_kind(tmp_path, name):
+    folder = student(tmp_path)
+    (folder / "exercises" / "ex01_sigmoid.py").write_text((HOSTILE / f"{name}.py").read_text())
+    (folder / "exercises" / "ex02_backprop.py").write_text(SECOND)
+    assert_contained(*run_all_reports(tmp_path, folder))

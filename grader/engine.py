@@ -18,6 +18,7 @@ from grader import rules
 from grader.checks import static
 from grader.context import Context, Forbidden, StudentRaised
 from grader.files import Refused, check_helpers, folder_of, locate, read_student_file
+from grader.report.text import bounded
 from grader.results import CheckResult, ExerciseResult, Report
 from grader.runner.process import Limits, StudentCrash, StudentImportError, StudentProcess, warm_up
 from grader.spec import Check, Exercise, Fail, Skip
@@ -87,8 +88,9 @@ def _result(check: Check, status: str, message: str = "", t0: float | None = Non
     score = check.points if status == "pass" else 0.0
     max_score = 0.0 if status == "skip" else check.points
     return CheckResult(check.name, check.kind, status, float(score), float(max_score),
-                       time.perf_counter() - t0 if t0 is not None else 0.0, message, calls,
-                       check.description, output,
+                       time.perf_counter() - t0 if t0 is not None else 0.0,
+                       bounded(message), calls,
+                       check.description, bounded(output),
                        dict(metrics) if metrics and status == "pass" else {})
 
 
