@@ -240,3 +240,34 @@ def test_returned_values_and_messages_of_any_kind(tmp_path, name):
     (folder / "exercises" / "ex01_sigmoid.py").write_text((HOSTILE / f"{name}.py").read_text())
     (folder / "exercises" / "ex02_backprop.py").write_text(SECOND)
     assert_contained(*run_all_reports(tmp_path, folder))
+
+
+# -- class 3: what the grader decodes from the student process ---------------------------------
+def _message(header: str, payload: bytes = b"") -> bytes:
+    import struct
+    raw = header.encode()
+    return struct.pack("<Q", len(raw)) + raw + payload
+
+
+@pytest.mark.parametrize("header, payload", [
+    ('{"$int": "%s"}' % ("9" * 100_000), b""),                      # str->int past 4,300 digits
+    ("9" * 100_000, b""),                                          # the same as a JSON number
+    ("[" * 100_000 + "]" * 100_000, b""),                          # nesting past the recursion limit
+    ('{"$tuple": ' + "[" * 50_000 + "]" * 50_000 + "}", b""),
+    ('{"$nd": 0, "dtype": "<f8", "shape": [4294967296, 4294967296, 4294967296]}', b""),
+    ('[%s]' % ",".join(["0"] * 2_200_000), b""),                  # a header past MAX_HEADER_BYTES
+], ids=["huge_int_str", "huge_int_json", "deep_list", "deep_tuple", "shape_overflow", "big_header"])
+def test_codec_refuses_what_would_cost_the_grader(header, payload):
+    """Each is a CodecError (a malformed message: that check's ``error``), never another
+    exception that would end the grader, nor an unbounded allocation."""
+    from grader.runner.codec import CodecError, decode
+    with pytest.raises(CodecError):
+        decode(_message(header, payload))
+
+
+def test_codec_decodes_an_honest_array_message():
+    """Control: a well-formed message still decodes."""
+    import numpy as np
+    from grader.runner.codec import decode, encode
+    out = decode(encode((np.arange(6.0).reshape(2, 3), 3, "x")))
+    assert out[0].shape == (2, 3) and out[1:] == (3, "x")
