@@ -285,3 +285,53 @@ def test_documented_grader_limits_match_the_code():
         value = getattr(importlib.import_module(module), name)
         number, _, unit = shown.strip().partition(" ")
         assert int(number.replace(",", "")) * units.get(unit, 1) == value, (name, shown)
+
+
+# -- a batch with one hostile student of each kind ---------------------------------------------
+def test_batch_with_hostile_students_writes_every_row_and_report(tmp_path, alarm):
+    """grade-batch over honest students and one student per hostile kind above: every student has
+    a CSV row and a per-student JSON report that parses; the honest ones get full marks and each
+    hostile one 0 (fail/error of its own checks)."""
+    import csv
+    import json
+    from grader.batch import BatchOptions, run_batch
+    from grader.exercises import resolve
+    from grader.runner.process import Limits
+    from rich.console import Console
+    subs = tmp_path / "subs"
+
+    def make(name: str) -> Path:
+        (subs / name / "exercises").mkdir(parents=True)
+        return subs / name / "exercises" / "ex01_sigmoid.py"
+
+    make("a_honest").write_text(SIGMOID)
+    make("z_honest").write_text(SIGMOID)
+    hostile = []
+    for name, data in BYTES.items():
+        make(f"h_bytes_{name}").write_bytes(data)
+        hostile.append(f"h_bytes_{name}")
+    for name in ("deep_json", "worksheets_cells_a_number", "lone_surrogate_source"):
+        nb = make(f"h_nb_{name}").with_suffix(".ipynb")
+        nb.write_text(NOTEBOOKS[name])
+        hostile.append(f"h_nb_{name}")
+    for p in sorted(HOSTILE.glob("*.py")):
+        make(f"h_{p.stem}").write_text(p.read_text())
+        hostile.append(f"h_{p.stem}")
+    (tmp_path / "other.py").write_text(SIGMOID)
+    make("h_symlink").symlink_to(tmp_path / "other.py")
+    os.link(tmp_path / "other.py", make("h_hardlink"))
+    os.mkfifo(make("h_fifo"))
+    hostile += ["h_symlink", "h_hardlink", "h_fifo"]
+    opts = BatchOptions(exercises=[resolve("ex01")], seed=7, seed_given=True, jobs=2,
+                        limits=Limits(call_timeout_s=2.0, budget_s=6.0), perf=False)
+    with open(tmp_path / "log.txt", "w") as fh:
+        run_batch(subs, tmp_path / "grades.csv", opts,
+                  console=Console(file=fh, width=200, force_terminal=False))
+    with open(tmp_path / "grades.csv", newline="", encoding="utf-8") as fh:
+        rows = {r["student"]: r for r in csv.DictReader(fh)}
+    assert sorted(rows) == sorted(["a_honest", "z_honest", *hostile])
+    for name, row in rows.items():
+        data = json.loads((tmp_path / row["report"]).read_text(encoding="utf-8"))
+        assert data["student"] == name and f"{data['score']:g}" == row["score"]
+        expected = data["max_score"] if name.endswith("_honest") else 0
+        assert data["score"] == expected > 0 or data["score"] == expected == 0, (name, row)
