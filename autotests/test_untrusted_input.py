@@ -335,3 +335,25 @@ def test_batch_with_hostile_students_writes_every_row_and_report(tmp_path, alarm
         assert data["student"] == name and f"{data['score']:g}" == row["score"]
         expected = data["max_score"] if name.endswith("_honest") else 0
         assert data["score"] == expected > 0 or data["score"] == expected == 0, (name, row)
+
+
+def test_messages_are_bounded_in_every_report_and_on_the_terminal():
+    """The worker cuts exception messages at 2,000 characters, but a student who patches it sends
+    any length: the result keeps at most MAX_MESSAGE_CHARS, the terminal TERMINAL_MESSAGE_CHARS,
+    each with a note, and a lone surrogate never reaches a report."""
+    import io
+    from rich.console import Console
+    from grader.engine import _result
+    from grader.exercises import resolve
+    from grader.report.terminal import print_report
+    from grader.report.text import MAX_MESSAGE_CHARS, TERMINAL_MESSAGE_CHARS
+    from grader.results import ExerciseResult, Report
+    ex = resolve("ex01")
+    res = _result(ex.checks[0], "error", "\ud800" + "m" * 1_000_000, output="o" * 1_000_000)
+    assert len(res.message) < MAX_MESSAGE_CHARS + 100 and "cut by dlgrade" in res.message
+    assert len(res.output) < MAX_MESSAGE_CHARS + 100 and "\ud800" not in res.message
+    report = Report(seed=1, device="cpu", exercises=[ExerciseResult(ex.id, ex.slug, "x", [res])])
+    buf = io.StringIO()
+    print_report(report, Console(file=buf, width=5000, force_terminal=False))
+    assert buf.getvalue().count("m") < TERMINAL_MESSAGE_CHARS + 200
+    assert "see the JSON report" in buf.getvalue()
