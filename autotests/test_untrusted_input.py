@@ -252,7 +252,7 @@ def _message(header: str, payload: bytes = b"") -> bytes:
 @pytest.mark.parametrize("header, payload", [
     ('{"$int": "%s"}' % ("9" * 100_000), b""),                      # str->int past 4,300 digits
     ("9" * 100_000, b""),                                          # the same as a JSON number
-    ("[" * 100_000 + "]" * 100_000, b""),                          # nesting past the recursion limit
+    ("[" * 100_000 + "]" * 100_000, b""),                          # past the recursion limit
     ('{"$tuple": ' + "[" * 50_000 + "]" * 50_000 + "}", b""),
     ('{"$nd": 0, "dtype": "<f8", "shape": [4294967296, 4294967296, 4294967296]}', b""),
     ('[%s]' % ",".join(["0"] * 2_200_000), b""),                  # a header past MAX_HEADER_BYTES
@@ -274,7 +274,7 @@ def test_codec_decodes_an_honest_array_message():
 
 
 def test_documented_grader_limits_match_the_code():
-    """docs/security.md's table of the grader's own limits names real constants with their values."""
+    """docs/security.md's table of the grader's own limits names real constants and values."""
     import importlib
     import re
     text = (ROOT / "docs" / "security.md").read_text()
