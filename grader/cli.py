@@ -195,14 +195,14 @@ def check(exercise_ids, all_, path, seed, json_path, junit_path, gradescope_path
         if to_stdout:
             sys.stdout.write(text + "\n")
         else:
-            from grader.engine import write_report_file
+            from grader.files import write_report_file
             try:  # a forged file, symlink or FIFO left at the path is replaced, never followed
                 write_report_file(json_path, text + "\n")
             except OSError as exc:
                 report.internal_errors.append(f"cannot write the JSON report to {json_path}: {exc}")
                 console.print(f"dlgrade: cannot write the JSON report to {json_path}: {exc}",
                               markup=False)
-    from grader.engine import clear_report_paths
+    from grader.files import clear_report_paths
     clear_report_paths((junit_path, gradescope_path))
     from grader.report.summary import write_ci_reports
     write_ci_reports(report, console, junit_path=junit_path, gradescope_path=gradescope_path,
@@ -221,7 +221,7 @@ def list_(path, device, no_perf) -> None:
     from rich.table import Table
     from grader.config import ConfigError
     from grader.config import apply as apply_config, find as find_config, load as load_config
-    from grader.engine import locate
+    from grader.files import locate
     from grader.exercises import all_exercises
     from grader.release import judged_points
     try:

@@ -11,30 +11,17 @@ import os
 import sys
 import threading
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from grader import rules
 from grader.checks import static
+from grader.context import Context, Forbidden, StudentRaised
+from grader.files import Refused, check_helpers, folder_of, locate, read_student_file
+from grader.report.text import bounded
 from grader.results import CheckResult, ExerciseResult, Report
 from grader.runner.process import Limits, StudentCrash, StudentImportError, StudentProcess, warm_up
 from grader.spec import Check, Exercise, Fail, Skip
-
-
-class StudentRaised(Exception):
-    """The student's function raised. ``error`` holds type, message and trimmed traceback."""
-
-    def __init__(self, fn: str, error: dict):
-        super().__init__(error.get("message", ""))
-        self.fn = fn
-        self.error = error
-
-
-class Forbidden(Exception):
-    """The student's code reached a forbidden operator at run time."""
 
 
 @dataclass
@@ -63,135 +50,6 @@ class Options:
         if isinstance(self.limits, dict):
             return self.limits.get(ex_id, Limits())
         return self.limits
-
-
-class Context:
-    """What a check sees: seeded randomness, the device, and calls into the student's code.
-
-    Attributes:
-        exercise: the :class:`Exercise`. seed: the run's seed. device: "cpu"/"cuda".
-        rng: ``np.random.Generator`` seeded from (seed, exercise, check name): each check's
-            inputs are reproducible on their own.
-        source: the student's source text (for static checks).
-        calls: number of calls made to student functions by this check.
-        metrics: what the check measured, by unit (kept in the result when it passes; the
-            performance checks record ``{"ratio", "ms"}`` per timed function).
-    """
-
-    def __init__(self, exercise: Exercise, check: Check, seed: int, device: str,
-                 process: StudentProcess, source: str, perf: bool = True):
-        self.exercise = exercise
-        self.check = check
-        self.seed = seed
-        self.device = device
-        self.perf = perf
-        self.process = process
-        self.source = source
-        self.calls = 0
-        self.metrics: dict = {}
-        self.violations: list[str] = []
-        self.warnings: list[str] = []
-        self.global_rng_changed: list[list[str]] = []
-        self.rng = np.random.default_rng([seed, exercise.number, zlib.crc32(check.name.encode())])
-
-    @property
-    def tensor_device(self) -> str | None:
-        """Device type outputs must be on (``None`` for numpy exercises)."""
-        return self.device if self.exercise.backend == "torch" else None
-
-    def map(self, fn: str, argsets: list, *, inputs: bool = False,
-            global_rng_seed: int | None = None, keep: tuple[int, ...] = ()) -> list:
-        """Call ``fn`` once per ``(args, kwargs)`` in ``argsets``, in one round trip.
-
-        Args:
-            fn: the student's function name.
-            argsets: list of ``(args_tuple, kwargs_dict)``; arrays are float64 numpy arrays
-                (converted to torch tensors on the device in torch exercises).
-            inputs: also return the arguments as they were after each call (to detect in-place
-                changes): each item is then ``(value, (args_after, kwargs_after))``.
-            global_rng_seed: seed the student process's global generators (``np.random``,
-                ``random``) with this before each call and record, per call, in
-                :attr:`global_rng_changed` which of them the call used (a list of names).
-            keep: positions in the returned tuple to leave in the student process and return as
-                opaque :class:`~grader.runner.codec.Handle` s (e.g. ``(1,)`` for the ``cache`` of
-                ``(out, cache)``); pass the handle back as an argument to a later call.
-
-        Returns:
-            The decoded return values (numpy arrays, :class:`~grader.runner.codec.Tensor`,
-            handles, tuples, numbers).
-
-        Raises:
-            StudentRaised: the function raised (with the student's traceback).
-            Forbidden: a forbidden operator was reached.
-            StudentCrash: the process died or hung.
-        """
-        calls = [{"fn": fn, "args": list(a), "kwargs": dict(k), "inputs": inputs} for a, k in argsets]
-        if global_rng_seed is not None:
-            for c in calls:
-                c["global_rng_seed"] = int(global_rng_seed)
-        if keep:
-            for c in calls:
-                c["keep"] = [int(i) for i in keep]
-        results = []
-        # Keep messages to the student process bounded: chunks of 512 calls.
-        for start in range(0, len(calls), 512):
-            chunk = calls[start:start + 512]
-            out = self.process.calls_batch(chunk)
-            self.calls += len(out)
-            for r in out:
-                if r.get("forbidden"):
-                    self.violations.extend(str(v) for v in r["forbidden"])
-                    raise Forbidden(", ".join(map(str, r["forbidden"])))
-                if r.get("ok") is not True:
-                    err = r.get("error") if isinstance(r.get("error"), dict) else {}
-                    raise StudentRaised(fn, err)
-                self.warnings.extend(str(w) for w in (r.get("warnings") or []))
-                if global_rng_seed is not None:
-                    used = r.get("global_rng_changed")
-                    self.global_rng_changed.append(
-                        [str(u) for u in used] if isinstance(used, list) else ["unknown"])
-                results.append((r.get("value"), r.get("inputs")) if inputs else r.get("value"))
-        return results
-
-    def call(self, fn: str, *args, **kwargs):
-        """Call ``fn(*args, **kwargs)`` in the student process; see :meth:`map`."""
-        return self.map(fn, [(args, kwargs)])[0]
-
-    def rng_handle(self, seed: int):
-        """A :class:`~grader.runner.codec.Handle` to ``np.random.default_rng(seed)`` living in the
-        student process: pass it to several calls and they share one generator that advances
-        (unlike :class:`~grader.runner.codec.Rng`, which builds a fresh generator per call)."""
-        return self.process.new_rng(seed)
-
-    def call_with_inputs(self, fn: str, *args, **kwargs):
-        """Like :meth:`call`, returning ``(value, (args_after, kwargs_after))``."""
-        return self.map(fn, [(args, kwargs)], inputs=True)[0]
-
-    def signature(self, fn: str) -> list[str] | None:
-        """Parameter names of the student's ``fn`` as the student process reports them, or None
-        when the module has no such function."""
-        return self.process.signature(fn)
-
-
-# ---------------------------------------------------------------------------------------------
-def locate(exercise: Exercise, path: str | os.PathLike) -> Path | None:
-    """The student's file for ``exercise`` under ``path``.
-
-    A file path is used as is; in a folder, ``exercises/<module>`` is tried first, then
-    ``<module>`` at its root, then the same two places for a notebook ``<module stem>.ipynb``
-    (graded through :mod:`grader.notebook`), then ``<stem>/<stem>.ipynb`` (a student's folder in
-    an nbgrader course's ``submitted/``). Returns None when none exists.
-    """
-    p = Path(path)
-    if p.is_file():
-        return p
-    stem = Path(exercise.filename).stem
-    notebook = f"{stem}.ipynb"
-    for candidate in (p / "exercises" / exercise.filename, p / exercise.filename,
-                      p / "exercises" / notebook, p / notebook, p / stem / notebook):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _student_message(fn: str, error: dict) -> str:
@@ -230,8 +88,9 @@ def _result(check: Check, status: str, message: str = "", t0: float | None = Non
     score = check.points if status == "pass" else 0.0
     max_score = 0.0 if status == "skip" else check.points
     return CheckResult(check.name, check.kind, status, float(score), float(max_score),
-                       time.perf_counter() - t0 if t0 is not None else 0.0, message, calls,
-                       check.description, output,
+                       time.perf_counter() - t0 if t0 is not None else 0.0,
+                       bounded(message), calls,
+                       check.description, bounded(output),
                        dict(metrics) if metrics and status == "pass" else {})
 
 
@@ -262,8 +121,13 @@ def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
     """
     t_start = time.perf_counter()
     file = locate(exercise, path)
-    if file is not None and file.suffix.lower() == ".ipynb":  # code cells -> temporary .py
-        from grader.notebook import grade_notebook
+    refused, data = None, b""
+    try:
+        data = read_student_file(file, folder_of(path, file)) if file is not None else b""
+    except Refused as exc:
+        refused = str(exc)
+    if refused is None and file is not None and file.suffix.lower() == ".ipynb":
+        from grader.notebook import grade_notebook  # code cells -> temporary .py
         return grade_notebook(exercise, file, opts, report_path,
                               reproduce_path=path if reproduce_path is None else reproduce_path)
     res = ExerciseResult(exercise.id, exercise.slug,
@@ -276,10 +140,14 @@ def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
         msg = (f"no file {exercise.filename} found in {path} (looked in exercises/ and at the root)")
         res.checks = unrun(exercise, opts, "error", msg)
         return res
+    source = data.decode("utf-8", errors="replace")
     try:
-        source = file.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        res.checks = unrun(exercise, opts, "error", f"cannot read {file}: {exc.strerror}")
+        if refused is None:
+            check_helpers(source, file, folder_of(path, file))
+    except Refused as exc:
+        refused = str(exc)
+    if refused is not None:
+        res.checks = unrun(exercise, opts, "error", refused)
         return res
 
     findings = static.scan(source, forbidden_imports=exercise.forbidden_imports,
@@ -490,45 +358,3 @@ def grade(exercises: list[Exercise], path: str | os.PathLike, opts: Options,
     if importing.ident is not None:  # started (some module was not imported yet)
         importing.join()
     return report
-
-
-def write_report_file(path: str | os.PathLike, text: str) -> None:
-    """Write a report file so that nothing a student process left at ``path`` redirects or
-    blocks it: ``text`` goes to a new file beside ``path`` that then replaces whatever is there
-    (a forged report, a symlink to elsewhere, a FIFO that would block the writer, a read-only
-    file) in one atomic rename.
-
-    Raises:
-        OSError: the folder is not writable, or ``path`` is a folder.
-    """
-    import tempfile
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                               dir=str(target.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def clear_report_paths(paths) -> None:
-    """Remove what a student process may have planted at report paths before reporters write
-    them with a plain ``open(path, "w")``: a symlink (which the write would follow), a FIFO (which
-    would block it) or a file made read-only. Folders are left (writing to them fails loudly);
-    ``None`` and ``"-"`` are skipped."""
-    import stat
-    for p in paths:
-        if not p or p == "-":
-            continue
-        try:
-            if not stat.S_ISDIR(os.lstat(p).st_mode):
-                os.unlink(p)
-        except OSError:
-            pass

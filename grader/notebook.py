@@ -29,6 +29,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.files import Refused, read_student_file
+
 #: Cells that call dlgrade's notebook test helper are tests, never part of the student's module.
 TEST_SENTINEL = "dlgrade_check("
 #: Cell magics whose body is ordinary Python: the body is kept, the magic line commented out.
@@ -68,8 +70,11 @@ class NotebookModule:
 def _text(value) -> str:
     """A notebook ``source`` field: a string or a list of strings (nbformat's multiline string)."""
     if isinstance(value, list):
-        return "".join(str(v) for v in value)
-    return value if isinstance(value, str) else ""
+        value = "".join(v for v in value if isinstance(v, str))
+    if not isinstance(value, str):
+        return ""
+    # JSON may spell lone surrogates ("\\ud800"): no file or report can hold them as text.
+    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def read_cells(path: str | os.PathLike) -> list[dict]:
@@ -88,13 +93,16 @@ def read_cells(path: str | os.PathLike) -> list[dict]:
     """
     name = Path(path).name
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise NotebookError(f"cannot read the notebook {name}: {exc.strerror}") from None
+        raw = read_student_file(path, Path(path).parent)
+    except Refused as exc:
+        raise NotebookError(f"cannot read the notebook {name}: {exc}") from None
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise NotebookError(f"{name} is not a valid notebook: it is not UTF-8 text") from None
+    except (RecursionError, MemoryError):
+        raise NotebookError(f"{name} is not a valid notebook: its JSON nests too deeply to be "
+                            "read; re-save it from Jupyter") from None
     except json.JSONDecodeError as exc:
         raise NotebookError(f"{name} is not a valid notebook: invalid JSON at line {exc.lineno}, "
                             f"column {exc.colno} ({exc.msg}); re-save it from Jupyter or restore "
@@ -104,7 +112,7 @@ def read_cells(path: str | os.PathLike) -> list[dict]:
     cells = data.get("cells")
     if cells is None and isinstance(data.get("worksheets"), list):  # nbformat 3
         cells = [c for ws in data["worksheets"] if isinstance(ws, dict)
-                 for c in (ws.get("cells") or [])]
+                 for c in (ws.get("cells") if isinstance(ws.get("cells"), list) else [])]
         for c in cells:
             if isinstance(c, dict) and "input" in c and "source" not in c:
                 c["source"] = c["input"]
@@ -115,7 +123,9 @@ def read_cells(path: str | os.PathLike) -> list[dict]:
         if not isinstance(c, dict):
             raise NotebookError(f"{name} is not a valid notebook: a cell is not a JSON object")
         meta = c.get("metadata") if isinstance(c.get("metadata"), dict) else {}
-        out.append({"cell_type": str(c.get("cell_type", "")), "source": _text(c.get("source")),
+        kind = c.get("cell_type")
+        out.append({"cell_type": kind if isinstance(kind, str) else "",
+                    "source": _text(c.get("source")),
                     "metadata": meta})
     return out
 

@@ -151,6 +151,6 @@ def write(report: Report, path: str | os.PathLike, **kwargs) -> None:
     Raises:
         OSError: the file cannot be written.
     """
-    from grader.engine import write_report_file
+    from grader.files import write_report_file
     text = json.dumps(build(report, **kwargs), indent=2)  # ASCII: lone surrogates stay valid JSON
     write_report_file(path, text + "\n")

@@ -142,10 +142,10 @@ def to_string(report: Report) -> str:
 
 def write(report: Report, path: str | os.PathLike) -> None:
     """Write the JUnit XML of ``report`` to ``path`` atomically, replacing (never following)
-    whatever is there (:func:`grader.engine.write_report_file`).
+    whatever is there (:func:`grader.files.write_report_file`).
 
     Raises:
         OSError: the file cannot be written.
     """
-    from grader.engine import write_report_file
+    from grader.files import write_report_file
     write_report_file(path, to_string(report))

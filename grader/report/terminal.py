@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from grader.report.text import TERMINAL_MESSAGE_CHARS, bounded
 from grader.results import Report
 
 STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta", "skip": "dim"}
@@ -17,7 +18,8 @@ SYMBOL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "skip"}
 def neutralise(text: str) -> str:
     """Make student-controlled text safe for terminals and CI logs.
 
-    Control characters (ANSI escapes and ``\\r`` included) are shown as ``\\xNN``; a line whose
+    Control characters (ANSI escapes and ``\\r`` included) are shown as ``\\xNN``, lone surrogates
+    as ``\\udNNN``; a line whose
     first non-blank characters are ``::`` (a GitHub Actions workflow command: the runner strips
     leading whitespace before matching, so a leading space is not enough) is prefixed with ``» ``;
     ``##[`` (GitHub's legacy command syntax) and ``##vso[`` (Azure Pipelines), which runners match
@@ -28,7 +30,9 @@ def neutralise(text: str) -> str:
     """
     out = []
     for ch in text:
-        if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127 and not 0x80 <= ord(ch) < 0xA0):
+        if 0xD800 <= ord(ch) < 0xE000:  # a lone surrogate: no terminal or UTF-8 file holds one
+            out.append(f"\\u{ord(ch):04x}")
+        elif ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127 and not 0x80 <= ord(ch) < 0xA0):
             out.append(ch)
         else:
             out.append(f"\\x{ord(ch):02x}")
@@ -58,7 +62,8 @@ def print_report(report: Report, console: Console) -> None:
         for c in ex.checks:
             pts = f"{c.score:g}/{c.max_score:g}" if c.status != "skip" else "-"
             table.add_row(c.name, c.kind, Text(SYMBOL[c.status], style=STYLE[c.status]), pts,
-                          Text(neutralise(c.message.split("\n  reproduce: ")[0])))
+                          Text(neutralise(bounded(c.message.split("\n  reproduce: ")[0],
+                                                  TERMINAL_MESSAGE_CHARS, "the JSON report"))))
         console.print(table)
         console.print(f"  [bold]{ex.id}: {ex.score:g} / {ex.max_score:g}[/bold]  "
                       f"({ex.duration_s:.2f} s)\n")

@@ -21,6 +21,10 @@ import numpy as np
 ALLOWED_DTYPES = frozenset(
     {"|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f2", "<f4", "<f8"})
 MAX_NDIM = 16
+#: Largest JSON header (bytes) decoded. Array values travel as raw payload bytes, so a header holds
+#: only structure and scalars; this bounds the Python objects a hostile message can make the grader
+#: build (about 2 million nodes) whatever the message's total size.
+MAX_HEADER_BYTES = 4 * 1024 * 1024
 
 
 class CodecError(ValueError):
@@ -115,10 +119,13 @@ def decode(data: bytes):
     (hlen,) = struct.unpack("<Q", data[:8])
     if hlen > len(data) - 8:
         raise CodecError("truncated header")
+    if hlen > MAX_HEADER_BYTES:
+        raise CodecError(f"header of {hlen:,} bytes, past the {MAX_HEADER_BYTES:,} decoded")
     try:
         tree = json.loads(data[8:8 + hlen].decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CodecError(f"bad header: {exc}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # ValueError: bad UTF-8, bad JSON, an integer past Python's 4,300-digit conversion limit
+        raise CodecError(f"bad header: {type(exc).__name__}") from None
     payload = memoryview(data)[8 + hlen:]
     offsets: list[tuple[int, int]] = []
 
@@ -135,14 +142,17 @@ def decode(data: bytes):
                     raise CodecError("bad array descriptor")
                 if node["$nd"] != len(offsets):
                     raise CodecError("arrays out of order")
-                n = int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize
+                n = math.prod(shape) * np.dtype(dt).itemsize  # exact: no int64 overflow
                 start = offsets[-1][1] if offsets else 0
                 offsets.append((start, start + n))
             else:
                 for v in node.values():
                     sizes(v)
 
-    sizes(tree)
+    try:
+        sizes(tree)
+    except RecursionError:
+        raise CodecError("header nested too deeply") from None
     if (offsets[-1][1] if offsets else 0) != len(payload):
         raise CodecError("payload size does not match the header")
 
@@ -184,7 +194,7 @@ def decode(data: bytes):
 
     try:
         return dec(tree)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, RecursionError, MemoryError) as exc:
         if isinstance(exc, CodecError):
             raise
-        raise CodecError(f"bad message: {exc}") from None
+        raise CodecError(f"bad message: {type(exc).__name__}") from None
