@@ -11,7 +11,7 @@ Protocol (each message one ``Connection.send_bytes`` of an encoded dict):
   worker -> grader  ``{"results": [{"ok": True, "value": ..., "inputs": ...} | {"ok": False,
                     "error": {...}}, ...]}`` (stops at the first error);
   grader -> worker  ``{"op": "exit"}``.
-  grader -> worker  ``{"op": "perf_setup" | "perf_block" | "perf_end" | "opcount", ...}``:
+  grader -> worker  ``{"op": "perf_load" | "perf_block" | "perf_outputs" | "opcount", ...}``:
                     performance checks, answered by :func:`grader.runner.timing.handle`.
   grader -> worker  ``{"op": "rng", "seed": s}``; worker -> grader ``{"handle": Handle}``: a
                     ``np.random.default_rng(s)`` kept in the object table, so several calls can
@@ -447,6 +447,7 @@ def main(conn, job: dict) -> None:
         conn.send_bytes(codec.encode({"error": _student_traceback(exc, path)}))
         return
     session = _Session(module, job["backend"], job.get("device", "cpu"), path)
+    timing.freeze()  # the collector runs between requests only (timing.student_state)
     conn.send_bytes(codec.encode({"ready": True}))
     while True:
         try:
@@ -458,9 +459,11 @@ def main(conn, job: dict) -> None:
         if req.get("op") == "signature":
             conn.send_bytes(codec.encode({"params": _parameters(module, req.get("fn"))}))
             continue
-        if req.get("op") in ("perf_setup", "perf_block", "perf_end", "opcount"):
+        if req.get("op") in ("perf_load", "perf_block", "perf_outputs", "opcount"):
             conn.send_bytes(codec.encode(timing.handle(req, session, guard, violations,
                                                        _student_traceback)))
+            if req.get("op") != "perf_block":  # a block's garbage goes with its outputs
+                timing.between_requests()
             continue
         if req.get("op") == "rng":
             import numpy as np
@@ -470,7 +473,7 @@ def main(conn, job: dict) -> None:
             continue
         results = []
         for call in req.get("calls", []):
-            with guard():
+            with guard(), timing.student_state():
                 res = session.call(call)
             leaked = _leaked(blocked)
             if violations or leaked:
@@ -484,6 +487,7 @@ def main(conn, job: dict) -> None:
             if not res["ok"]:
                 break
         conn.send_bytes(codec.encode({"results": results}))
+        timing.between_requests()
 
 
 def _parameters(module, name) -> list | None:

@@ -5,9 +5,9 @@ import math  # noqa: F401
 
 import numpy as np  # noqa: F401
 
-from grader.checks.performance import (BATCH, LOOP, Counted, Inputs, Plan, Timed,  # noqa: F401
-                                       cuda_pair, keep_cache, normal, with_thresholds)
-from grader.runner import codec  # noqa: F401
+from grader.checks.performance import BATCH, Counted, Inputs, Plan, Timed, keep_cache, normal, \
+    recheck, with_thresholds
+from grader.exercises.ex02_backprop import oracles
 
 
 # ex02 -------------------------------------------------------------------------------------------
@@ -52,14 +52,34 @@ def _ex02_count(fn):
     return build
 
 
+def _check_affine(ctx, inputs, value):
+    recheck(value, [oracles.oracle_affine(*inputs.args)], fn="affine_forward", names=["out"],
+            items=(0,))
+
+
+def _check_softmax(ctx, inputs, value):
+    recheck(value, [oracles.oracle_softmax_loss(*inputs.args)], fn="softmax_loss",
+            names=["loss"], items=(0,))
+
+
+def _check_two_layer(ctx, inputs, value):
+    X, y, p = inputs.args
+    recheck(value, [oracles.oracle_two_layer(X, y, p["W1"], p["b1"], p["W2"], p["b2"],
+                                             inputs.kwargs["reg"])],
+            fn="two_layer_loss", names=["loss"], items=(0,))
+
+
 #: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
 #: benchmarks/calibrate.py (docs/performance.md); a course may override them.
 THRESHOLDS = {"affine_forward": 28, "softmax_loss": 7.9, "two_layer_loss": 28}
 
 PLAN = with_thresholds(Plan(
-        timed=(Timed("affine_forward", "affine_forward", _ex02_affine, 0.0, BATCH),
-               Timed("softmax_loss", "softmax_loss", _ex02_softmax, 0.0, BATCH),
-               Timed("two_layer_loss", "two_layer_loss", _ex02_two_layer, 0.0, BATCH)),
+        timed=(Timed("affine_forward", "matmul_bias", _ex02_affine, 0.0, BATCH,
+                     oracle=_check_affine),
+               Timed("softmax_loss", "log_softmax_nll", _ex02_softmax, 0.0, BATCH,
+                     oracle=_check_softmax),
+               Timed("two_layer_loss", "mlp_nll", _ex02_two_layer, 0.0, BATCH,
+                     oracle=_check_two_layer)),
         counted=tuple(Counted(fn, _ex02_count(fn), {"N": 3, "D": 4},
                               (("N", 9, "the batch size N"),) +
                               ((("D", 12, "the input size D"),) if fn != "softmax_loss" else ()),

@@ -5,8 +5,9 @@ import math  # noqa: F401
 
 import numpy as np  # noqa: F401
 
-from grader.checks.performance import (BATCH, LOOP, Counted, Inputs, Plan, Timed,  # noqa: F401
-                                       cuda_pair, keep_cache, normal, with_thresholds)
+from grader.checks.cuda import cuda_pair, torch_oracle
+from grader.checks.performance import Counted, Inputs, Plan, Timed, keep_cache, normal, \
+    with_thresholds
 from grader.runner import codec  # noqa: F401
 
 
@@ -68,6 +69,16 @@ def _conv_cuda_values(ctx) -> None:
                lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), ["out"], ["dx", "dw", "db"])
 
 
+def _conv_ref(x, w, b, stride=1, pad=0):
+    import torch.nn.functional as F
+    return F.conv2d(x, w, b, stride=stride, padding=pad)
+
+
+ORACLES = {"conv_forward": torch_oracle("conv_forward", _conv_ref, 3, ["out"], items=(0,)),
+           "conv_backward": torch_oracle("conv_backward", _conv_ref, 3, ["dx", "dw", "db"],
+                                         backward=True, items=(0, 1, 2))}
+REFS = {"conv_forward": "conv2d", "conv_backward": "conv2d_grad"}
+
 #: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
 #: benchmarks/calibrate.py (docs/performance.md); a course may override them.
 THRESHOLDS = {"conv_forward[batch]": 26, "conv_forward[positions]": 36,
@@ -75,8 +86,8 @@ THRESHOLDS = {"conv_forward[batch]": 26, "conv_forward[positions]": 36,
 
 PLAN = with_thresholds(Plan(
         timed=tuple(
-            Timed(fn, fn, build(shape), 0.0, cause, f"{fn} on {what}", f"{fn}[{shape}]",
-                  (shape,))
+            Timed(fn, REFS[fn], build(shape), 0.0, cause, f"{fn} on {what}", f"{fn}[{shape}]",
+                  (shape,), ORACLES[fn])
             for fn, build in (("conv_forward", _conv_fwd), ("conv_backward", _conv_bwd))
             for shape, what, cause in (
                 ("batch", "many small images (N=128, 6x6)",

@@ -5,8 +5,9 @@ import math  # noqa: F401
 
 import numpy as np  # noqa: F401
 
-from grader.checks.performance import (BATCH, LOOP, Counted, Inputs, Plan, Timed,  # noqa: F401
-                                       cuda_pair, keep_cache, normal, with_thresholds)
+from grader.checks.cuda import cuda_pair, torch_oracle
+from grader.checks.performance import Counted, Inputs, Plan, Timed, keep_cache, normal, \
+    with_thresholds
 from grader.runner import codec  # noqa: F401
 
 
@@ -74,6 +75,14 @@ def _lstm_cuda_values(ctx) -> None:
                ["dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"])
 
 
+ORACLES = {"lstm_step_forward": torch_oracle("lstm_step_forward", _lstm_oracle, 6,
+                                           ["next_h", "next_c"], items=(0, 1)),
+           "lstm_step_backward": torch_oracle(
+               "lstm_step_backward", _lstm_oracle, 6, ["dx", "dprev_h", "dprev_c", "dWx", "dWh",
+                                                       "db"], backward=True,
+               items=(0, 1, 2, 3, 4, 5))}
+REFS = {"lstm_step_forward": "lstm_cell", "lstm_step_backward": "lstm_cell_grad"}
+
 #: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
 #: benchmarks/calibrate.py (docs/performance.md); a course may override them.
 THRESHOLDS = {"lstm_step_forward[batch]": 27, "lstm_step_forward[hidden]": 20,
@@ -81,8 +90,8 @@ THRESHOLDS = {"lstm_step_forward[batch]": 27, "lstm_step_forward[hidden]": 20,
 
 PLAN = with_thresholds(Plan(
         timed=tuple(
-            Timed(fn, fn, build(shape), 0.0, cause, f"{fn} on {what}", f"{fn}[{shape}]",
-                  (shape,))
+            Timed(fn, REFS[fn], build(shape), 0.0, cause, f"{fn} on {what}", f"{fn}[{shape}]",
+                  (shape,), ORACLES[fn])
             for fn, build in (("lstm_step_forward", _lstm_fwd), ("lstm_step_backward", _lstm_bwd))
             for shape, what, cause in (
                 ("batch", "a large batch of small cells (N=512, H=32)",

@@ -5,8 +5,9 @@ import math  # noqa: F401
 
 import numpy as np  # noqa: F401
 
-from grader.checks.performance import (BATCH, LOOP, Counted, Inputs, Plan, Timed,  # noqa: F401
-                                       cuda_pair, keep_cache, normal, with_thresholds)
+from grader.checks.cuda import cuda_pair, torch_oracle
+from grader.checks.performance import Counted, Inputs, Plan, Timed, keep_cache, normal, \
+    with_thresholds
 from grader.runner import codec  # noqa: F401
 
 
@@ -71,6 +72,17 @@ def _attn_cuda_values(ctx) -> None:
                1, _attn_oracle, ["out"], ["dx", "dWq", "dWk", "dWv"])
 
 
+def _attn_ref(x, Wq, Wk, Wv, causal=True):
+    return _attn_oracle(x, Wq, Wk, Wv)  # every timed unit is causal
+
+
+ORACLES = {"attention_forward": torch_oracle("attention_forward", _attn_ref, 4, ["out"],
+                                             items=(0,)),
+           "attention_backward": torch_oracle("attention_backward", _attn_ref, 4,
+                                              ["dx", "dWq", "dWk", "dWv"], backward=True,
+                                              items=(0, 1, 2, 3))}
+REFS = {"attention_forward": "sdpa", "attention_backward": "sdpa_grad"}
+
 #: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
 #: benchmarks/calibrate.py (docs/performance.md); a course may override them.
 THRESHOLDS = {"attention_forward[batch]": 12, "attention_forward[positions]": 21,
@@ -78,8 +90,8 @@ THRESHOLDS = {"attention_forward[batch]": 12, "attention_forward[positions]": 21
 
 PLAN = with_thresholds(Plan(
         timed=tuple(
-            Timed(fn, fn, build(shape), 0.0, cause, f"{fn} on {what}", f"{fn}[{shape}]",
-                  (shape,))
+            Timed(fn, REFS[fn], build(shape), 0.0, cause, f"{fn} on {what}", f"{fn}[{shape}]",
+                  (shape,), ORACLES[fn])
             for fn, build in (("attention_forward", _attn_fwd), ("attention_backward", _attn_bwd))
             for shape, what, cause in (
                 ("batch", "many short sequences (N=128, T=8)",
@@ -92,7 +104,7 @@ PLAN = with_thresholds(Plan(
                               (("N", 6, "the batch size N"), ("T", 9, "the sequence length T")),
                               {"N": "the batch", "T": "positions"})
                       for fn in ("attention_forward", "attention_backward")),
-        gpu_timed=(Timed("attention_forward", "attention_pair", _attn_pair, 15.0,
+        gpu_timed=(Timed("attention_forward", "sdpa_pair", _attn_pair, 15.0,
                          "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
                          "attention_forward + attention_backward"),),
         gpu_values=_attn_cuda_values,

@@ -1,7 +1,8 @@
 """The timing and counting plan of ex09 (measured by :mod:`grader.checks.performance`)."""
 from __future__ import annotations
 
-from grader.checks.performance import LOOP, Counted, Inputs, Plan, Timed, normal, with_thresholds
+from grader.checks.performance import LOOP, Counted, Inputs, Plan, Timed, normal, recheck, \
+    with_thresholds
 
 FNS = ("sgd_momentum_update", "rmsprop_update", "adam_update")
 
@@ -15,11 +16,22 @@ def _count(ctx, s):
     return (normal(ctx, shape), normal(ctx, shape), {"learning_rate": 1e-3}), {}
 
 
+def _oracle(fn):
+    def check(ctx, inputs, value):
+        from grader.exercises.ex09_optim.oracles import DEFAULTS, updates
+        w, dw, config = inputs.args
+        hp = {k: config.get(k, d) for k, d in DEFAULTS[fn].items()}
+        ups, _ = updates(fn, [dw], hp)
+        recheck(value, [w + ups[0]], fn=fn, names=["next_w"], items=(0,))
+    return check
+
+
 #: CPU thresholds (median(student)/median(reference)), started from ex03's; the lead recalibrates.
 THRESHOLDS = {fn: 16 for fn in FNS}
 
 PLAN = with_thresholds(Plan(
-        timed=tuple(Timed(fn, fn, _timed, 0.0, LOOP) for fn in FNS),
+        timed=tuple(Timed(fn, "elementwise_update", _timed, 0.0, LOOP, oracle=_oracle(fn))
+                    for fn in FNS),
         counted=tuple(Counted(fn, _count, {"n": 3}, (("n", 9, "the size of w"),),
                               {"n": "the elements of w"},
                               lambda sz: f"w of shape ({sz['n']}, {sz['n'] + 1})") for fn in FNS),

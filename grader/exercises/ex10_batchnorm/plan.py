@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from grader.checks.performance import (LOOP, Counted, Inputs, Plan, Timed, keep_cache, normal,
-                                       with_thresholds)
+                                       recheck, with_thresholds)
 
 
 # ex10 -------------------------------------------------------------------------------------------
@@ -25,12 +25,21 @@ def _ex10_count(fn):
     return build
 
 
+def _oracle(ctx, inputs, value):
+    from grader.exercises.ex10_batchnorm.oracles import oracle_forward
+    x, gamma, beta, bn = inputs.args
+    out, _, _ = oracle_forward(x, gamma, beta, "train", running_mean=bn["running_mean"],
+                               running_var=bn["running_var"])
+    recheck(value, [out], fn="batchnorm_forward", names=["out"], items=(0,))
+
+
 #: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
 #: benchmarks/calibrate.py (docs/performance.md); a course may override them. Start: ex03's.
 THRESHOLDS = {"batchnorm_forward": 16}
 
 PLAN = with_thresholds(Plan(
-        timed=(Timed("batchnorm_forward", "batchnorm_forward", _ex10_timed, 0.0, LOOP),),
+        timed=(Timed("batchnorm_forward", "standardise", _ex10_timed, 0.0, LOOP,
+                     oracle=_oracle),),
         counted=tuple(Counted(fn, _ex10_count(fn), {"N": 3, "D": 4},
                               (("N", 9, "the batch size N"), ("D", 12, "the features D")),
                               {"N": "the samples of the batch", "D": "the features"},

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.performance import (Counted, Inputs, Plan, Timed, cuda_grads, keep_cache,
-                                       normal, with_thresholds)
-from grader.checks.performance import _cuda_compare  # the float32/TF32 comparison of CUDA outputs
+from grader.checks.cuda import _cuda_compare, cuda_grads, torch_oracle
+from grader.checks.performance import Counted, Inputs, Plan, Timed, keep_cache, normal, \
+    with_thresholds
 from grader.checks.compare import expect_tuple
 from grader.exercises.ex11_pool.configs import distinct_values
 
@@ -79,6 +79,15 @@ def _cuda_values(ctx) -> None:
     _cuda_compare(ctx, BWD, [ctx.call(BWD, dout, value[1])], grads, ["dx"])
 
 
+def _pool_ref(x, pool_height=2, pool_width=2, stride=2):
+    import torch.nn.functional as F
+    return F.max_pool2d(x, (pool_height, pool_width), stride=stride)
+
+
+ORACLES = {FWD: torch_oracle(FWD, _pool_ref, 1, ["out"], items=(0,)),
+           BWD: torch_oracle(BWD, _pool_ref, 1, ["dx"], backward=True)}
+REFS = {FWD: "max_pool2d", BWD: "max_pool2d_grad"}
+
 #: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
 #: benchmarks/calibrate.py (docs/performance.md); a course may override them.
 THRESHOLDS = {"maxpool_forward[batch]": 27, "maxpool_forward[positions]": 40,
@@ -86,7 +95,8 @@ THRESHOLDS = {"maxpool_forward[batch]": 27, "maxpool_forward[positions]": 40,
 
 PLAN = with_thresholds(Plan(
     timed=tuple(
-        Timed(fn, fn, build(shape), 0.0, cause, f"{fn} on {what}", f"{fn}[{shape}]", (shape,))
+        Timed(fn, REFS[fn], build(shape), 0.0, cause, f"{fn} on {what}", f"{fn}[{shape}]", (shape,),
+              ORACLES[fn])
         for fn, build in ((FWD, _fwd), (BWD, _bwd))
         for shape, what, cause in (
             ("batch", "many small images (N=256, C=4, 8x8)",
@@ -99,7 +109,7 @@ PLAN = with_thresholds(Plan(
                           (("N", 6, "the batch size N"), ("H", 14, "the image size H = W")),
                           {"N": "the batch", "H": "output positions"})
                   for fn in (FWD, BWD)),
-    gpu_timed=(Timed(FWD, "maxpool_pair", _pair, 20.0,
+    gpu_timed=(Timed(FWD, "max_pool2d_pair", _pair, 20.0,
                      "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
                      "maxpool_forward + maxpool_backward"),),
     gpu_values=_cuda_values,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 
-from grader.checks.performance import (Counted, Inputs, Plan, Timed, _cuda_compare, cuda_pair,
-                                       keep_cache, normal, with_thresholds)
+from grader.checks.cuda import _cuda_compare, cuda_pair, torch_oracle
+from grader.checks.performance import Counted, Inputs, Plan, Timed, keep_cache, normal, \
+    with_thresholds
 from grader.checks.compare import expect_tuple
 from grader.exercises.ex13_rnn.configs import BWD, CLIP, FWD, clip_oracle
 
@@ -80,13 +81,19 @@ def _cuda_values(ctx) -> None:
     _cuda_compare(ctx, CLIP, list(value[0]), expected, ["clipped[0]", "clipped[1]"])
 
 
+ORACLES = {FWD: torch_oracle(FWD, _rnn_oracle, 5, ["h"], items=(0,)),
+           BWD: torch_oracle(BWD, _rnn_oracle, 5, ["dx", "dh0", "dWx", "dWh", "db"],
+                             backward=True, items=(0, 1, 2, 3, 4))}
+REFS = {FWD: "rnn", BWD: "rnn_grad"}
+
 #: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
 #: benchmarks/calibrate.py (docs/performance.md); a course may override them.
 THRESHOLDS = {"rnn_forward[batch]": 21, "rnn_backward[batch]": 27}
 
 PLAN = with_thresholds(Plan(
     timed=tuple(
-        Timed(fn, fn, build(shape), 0.0, cause, f"{fn} on {what}", f"{fn}[{shape}]", (shape,))
+        Timed(fn, REFS[fn], build(shape), 0.0, cause, f"{fn} on {what}", f"{fn}[{shape}]", (shape,),
+              ORACLES[fn])
         for fn, build in ((FWD, _fwd), (BWD, _bwd))
         for shape, what, cause in (
             ("batch", "a batch of 128 short sequences (T=6, D=16, H=32)",
