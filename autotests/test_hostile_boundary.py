@@ -116,7 +116,7 @@ def test_student_process_holds_no_oracle_and_no_grader_state(surveyed):
     facts, *_ = surveyed
     # Only the runner is loaded: no exercise spec, check, engine or solution.
     allowed = {"grader.runner", "grader.runner.worker", "grader.runner.codec", "grader.runner.timing",
-               "grader.runner.references", "grader.runner.guard", "grader.runner.confine"}
+               "grader.runner.guard", "grader.runner.confine"}
     assert set(facts["grader_modules"]) <= allowed, facts["grader_modules"]
     assert facts["oracles"] == []
     # multiprocessing re-imports the parent's __main__ in every child unless it is hidden while

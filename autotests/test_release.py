@@ -26,7 +26,7 @@ from grader.vendor import MIN_LINES, solution_overlaps
 WHEEL = f".dlgrade/dlgrade-{ci.__version__}-py3-none-any.whl"
 #: Solution blocks shorter than MIN_LINES that the grader computes too: the formula itself.
 #: ex01's stable sigmoid is the oracle (exercises/ex01_sigmoid/checks.py) and the timing
-#: reference (runner/references.py). A new entry here is a decision, not a fix.
+#: formula of the grader's oracle. A new entry here is a decision, not a fix.
 KNOWN_FORMULAS = {("ex01_sigmoid.py", "sigmoid")}
 PUBLISHED = ci.WorkflowOptions(install="dlgrade==9.9")  # no wheel to build: faster
 

@@ -1,37 +1,37 @@
-# expect: performance fail cannot be trusted
-# expect: no_forbidden_calls fail sys.modules
-# Hostile: an elementwise Python loop that really slows the grader's reference down inside its own
-# process (it replaces the reference with one that does the work 200 times), so that the ratio
-# looks small. The grader times the same reference in its own process and sees the difference.
+# expect: performance fail too slow
+# Hostile (issue 11, class 5): an elementwise Python loop that slows numpy down in its own process
+# - every numpy and scipy.special ufunc the grader's library reference could call is wrapped to do
+# its work 200 times - so that a reference timed next to it looks slow and the ratio small. The
+# reference runs in the grader's process (grader.checks.measure.time_reference), where nothing of
+# this module exists: the loop is timed against the genuine expit and fails.
 import math
-import sys
 
 import numpy as np
 
-_refs = sys.modules.get("grader.runner.references")
-if _refs is not None:
-    for _name in ("sigmoid", "sigmoid_grad"):
-        _real = _refs.REFERENCES[_name]
+_SLOW = ("exp", "add", "subtract", "multiply", "divide", "true_divide", "hypot", "where", "abs",
+         "negative", "reciprocal", "matmul", "maximum", "sqrt", "log", "logaddexp")
 
-        def _slow(*args, _real=_real, **kwargs):
-            thunk = _real(*args, **kwargs)
 
-            def run():
-                for _ in range(200):
-                    value = thunk()
-                return value
-            return run
+def _slowed(fn):
+    def slow(*args, **kwargs):
+        for _ in range(199):
+            fn(*args, **kwargs)
+        return fn(*args, **kwargs)
+    return slow
 
-        _refs.REFERENCES[_name] = _slow
+
+for _name in _SLOW:
+    setattr(np, _name, _slowed(getattr(np, _name)))
 
 
 def sigmoid(z):
-    out = np.empty_like(z)
-    for i, v in np.ndenumerate(z):
+    out = [0.0] * z.size
+    flat = z.ravel().tolist()
+    for i, v in enumerate(flat):
         out[i] = 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
-    return out
+    return np.asarray(out).reshape(z.shape)
 
 
 def sigmoid_grad(z):
     s = sigmoid(z)
-    return s * (1.0 - s)
+    return np.asarray([a * (1.0 - a) for a in s.ravel().tolist()]).reshape(z.shape)

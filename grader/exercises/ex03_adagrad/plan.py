@@ -31,7 +31,7 @@ def _oracle(ctx, inputs, value):
 
 #: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
 #: benchmarks/calibrate.py (docs/performance.md); a course may override them.
-THRESHOLDS = {"adagrad_update": 16}
+THRESHOLDS = {"adagrad_update": 2.6}
 
 PLAN = with_thresholds(Plan(
         timed=(Timed("adagrad_update", "elementwise_update", _ex03_timed, 0.0, LOOP,

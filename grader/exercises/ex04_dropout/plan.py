@@ -43,7 +43,7 @@ def _oracle(ctx, inputs, value):
 
 #: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
 #: benchmarks/calibrate.py (docs/performance.md); a course may override them.
-THRESHOLDS = {"dropout_forward": 23}
+THRESHOLDS = {"dropout_forward": 7.6}
 
 PLAN = with_thresholds(Plan(
         timed=(Timed("dropout_forward", "uniform_mask", _ex04_timed, 0.0, LOOP, oracle=_oracle),),
