@@ -1,7 +1,8 @@
 # expect: performance fail cannot be trusted
 # expect: no_forbidden_calls fail sys.modules
-# Hostile: an elementwise Python loop that makes the grader's reference look slow by multiplying
-# the time the reference's blocks report by 100. The claimed time exceeds the CPU time the
+# Hostile: an elementwise Python loop that multiplies the time every timed block reports by 100
+# (it once aimed at the reference's blocks; the reference is now timed in the grader's process,
+# so no answer of this process carries its time). An inflated claim exceeds the CPU time the
 # operating system charged the process.
 import math
 import sys
@@ -14,7 +15,7 @@ if _timing is not None:
 
     def _forged_handle(req, *args, **kwargs):
         answer = _real_handle(req, *args, **kwargs)
-        if req.get("op") == "perf_block" and req.get("side") == "reference" and "seconds" in answer:
+        if req.get("op") == "perf_block" and req.get("side") != "student" and "seconds" in answer:
             answer["seconds"] *= 100.0
         return answer
 
