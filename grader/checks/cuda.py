@@ -60,15 +60,17 @@ def gpu_name() -> str:
 def judge_gpu_time(t, m: Measurement, name: str, inputs) -> None:
     """Reject a GPU measurement that cannot be real.
 
-    The bytes that must move are a lower bound: every input is read once and a gradient of the
-    same size is written for it (forward+backward); ``t.flops(inputs)`` where the plan gives it.
+    The bytes that must move are a lower bound of forward+backward: every input (upstream
+    gradients included) is read once and a gradient of each forward input is written; the FLOPs
+    are ``t.flops(inputs)`` where the plan gives them (the forward pass's, a lower bound).
 
     Raises:
         Untrusted: the student's median per call is below the physical floor, or more than
             MAX_SPEEDUP times faster than torch's own kernels.
     """
     student = statistics.median(m.student)
-    moved = 2 * nbytes(inputs.ref_args if inputs.ref_args is not None else inputs.args)
+    moved = nbytes(inputs.ref_args if inputs.ref_args is not None else inputs.args) + \
+        nbytes(inputs.args)
     flops = float(t.flops(inputs)) if getattr(t, "flops", None) else 0.0
     floor = physical_floor_s(moved, flops, name)
     if student < floor:
@@ -115,7 +117,7 @@ def run_cuda_timing(ctx, plan: Plan) -> None:
             untrusted.append(exc)
             continue
         for t, m in zip(pending, measured):
-            judge_gpu_time(t, m, gpu_name(), t.build(ctx, "float32"))
+            judge_gpu_time(t, m, gpu_name(), m.sample)
             history[t.key].append(m.ratio)
             last[t.key] = m
 

@@ -51,6 +51,13 @@ def _conv_pair(ctx, dtype):
                   then={"fn": "conv_backward", "args": [dout], "cache_index": 1})
 
 
+def _conv_flops(inputs) -> float:
+    """Forward multiply-adds of a stride-1, pad-1 convolution, divided by 2.25 (Winograd
+    F(2x2, 3x3) needs that many fewer multiplications): a lower bound for the GPU floor."""
+    (N, C, H, W), (F, _, K, _) = inputs.args[0].shape, inputs.args[1].shape
+    return 2.0 * N * F * H * W * C * K * K / 2.25
+
+
 def _conv_count(fn):
     def build(ctx, s):
         size = {"N": s["N"], "C": 2, "H": s["H"], "F": 3, "K": 3}
@@ -102,6 +109,6 @@ PLAN = with_thresholds(Plan(
                       for fn in ("conv_forward", "conv_backward")),
         gpu_timed=(Timed("conv_forward", "conv_pair", _conv_pair, 20.0,
                          "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
-                         "conv_forward + conv_backward"),),
+                         "conv_forward + conv_backward", flops=_conv_flops),),
         gpu_values=_conv_cuda_values,
         hint="x_pad.unfold(2, HH, stride).unfold(3, WW, stride) gives every window at once"), THRESHOLDS)

@@ -106,6 +106,8 @@ PLAN = with_thresholds(Plan(
                       for fn in ("lstm_step_forward", "lstm_step_backward")),
         gpu_timed=(Timed("lstm_step_forward", "lstm_pair", _lstm_pair, 10.0,
                          "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
-                         "lstm_step_forward + lstm_step_backward"),),
+                         "lstm_step_forward + lstm_step_backward",
+                         flops=lambda inp: 2.0 * inp.args[0].shape[0] * (
+                             inp.args[3].shape[0] + inp.args[4].shape[0]) * inp.args[3].shape[1]),),
         gpu_values=_lstm_cuda_values,
         hint="one matrix product x @ Wx + prev_h @ Wh + b for all four gates, then slice columns"), THRESHOLDS)

@@ -48,6 +48,12 @@ def _attn_pair(ctx, dtype):
                   then={"fn": "attention_backward", "args": [dout], "cache_index": 1})
 
 
+def _attn_flops(inputs) -> float:
+    """Forward FLOPs: three projections, and QK^T and AV over the causal half of the scores."""
+    (N, T, D), dk = inputs.args[0].shape, inputs.args[1].shape[1]
+    return 3 * 2.0 * N * T * D * dk + 2 * 2.0 * N * T * T * dk / 2
+
+
 def _attn_count(fn):
     def build(ctx, s):
         x, W, dout = _attn_arrays(ctx, {"N": s["N"], "T": s["T"], "D": 4, "dk": 4}, "float64")
@@ -106,6 +112,6 @@ PLAN = with_thresholds(Plan(
                       for fn in ("attention_forward", "attention_backward")),
         gpu_timed=(Timed("attention_forward", "sdpa_pair", _attn_pair, 15.0,
                          "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
-                         "attention_forward + attention_backward"),),
+                         "attention_forward + attention_backward", flops=_attn_flops),),
         gpu_values=_attn_cuda_values,
         hint="batched matrix products over (N, T, ...) tensors and torch.triu for the causal mask"), THRESHOLDS)
