@@ -6,11 +6,11 @@ from grader.checks.performance import (LOOP, Counted, Inputs, Plan, Timed, keep_
 
 
 # ex10 -------------------------------------------------------------------------------------------
-#: Many samples with few features and few samples with many: a loop over either axis costs per
-#: element of that axis, a vectorised implementation per element of x.
 def _ex10_timed(ctx, dtype):
-    d = 64
-    return Inputs([normal(ctx, (256, d)), normal(ctx, (d,)), normal(ctx, (d,)),
+    # many samples, few features: a loop over the batch costs per sample (1024 iterations),
+    # vectorised code per element (16384, as many as at (256, 64))
+    d = 16
+    return Inputs([normal(ctx, (1024, d)), normal(ctx, (d,)), normal(ctx, (d,)),
                    {"mode": "train", "running_mean": normal(ctx, (d,)),
                     "running_var": normal(ctx, (d,)) ** 2}])
 
@@ -34,8 +34,8 @@ def _oracle(ctx, inputs, value):
 
 
 #: CPU thresholds T (limits of median(student)/median(reference)) per timed unit, from
-#: benchmarks/calibrate.py (docs/performance.md); a course may override them. Start: ex03's.
-THRESHOLDS = {"batchnorm_forward": 10}
+#: benchmarks/calibrate.py (docs/performance.md); a course may override them.
+THRESHOLDS = {"batchnorm_forward": 6.9}
 
 PLAN = with_thresholds(Plan(
         timed=(Timed("batchnorm_forward", "standardise", _ex10_timed, 0.0, LOOP,
