@@ -18,7 +18,7 @@ import pytest
 
 from conftest import ROOT, grade_file
 from grader.exercises import all_exercises, resolve
-from grader.checks import measure
+from grader.checks import measure, opcount
 from grader.checks import performance as perf
 from grader.spec import Fail
 
@@ -98,10 +98,10 @@ def test_a_timing_contradicted_in_every_attempt_fails(monkeypatch):
 
 
 def test_growth_rule():
-    assert not perf._grows(30, 30)
-    assert not perf._grows(30, 40)          # a few more operations: not a loop
-    assert perf._grows(30, 90)              # three times the batch, three times the work
-    assert perf._grows(2, 12)
+    assert not opcount._grows(30, 30)
+    assert not opcount._grows(30, 40)          # a few more operations: not a loop
+    assert opcount._grows(30, 90)              # three times the batch, three times the work
+    assert opcount._grows(2, 12)
 
 
 # -- the outside view ---------------------------------------------------------------------------

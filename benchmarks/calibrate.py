@@ -1,7 +1,8 @@
 """Calibrate the performance thresholds: ratios of acceptable and looped implementations.
 
 For every exercise with a performance plan (``Exercise.plan``, in ``grader/exercises/exNN_*/plan.py``) this measures,
-with the production timing code (same process, single thread, ABBA, warm-up, outside-view
+with the production timing code (student in its process, library reference in this one, single
+thread, ABBA, warm-up, fresh inputs per call, outputs rechecked, outside-view
 cross-checks), the ratio median(student) / median(reference) of
 
 * acceptable implementations: ``solutions/<module>`` and every ``autotests/submissions/exNN/*.py``
