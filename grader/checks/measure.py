@@ -21,6 +21,7 @@ reference, student; then the mirror image):
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import random
 import statistics
@@ -167,8 +168,11 @@ def to_local(value, backend: str, device: str = "cpu"):
 
 @contextlib.contextmanager
 def single_thread(backend: str):
-    """One thread for torch and BLAS in this process while a reference is timed."""
+    """One thread for torch and BLAS in this process while references are timed, and no garbage
+    collection (as in the student's process, where the collector runs between requests only)."""
     threads = None
+    collecting = gc.isenabled()
+    gc.disable()
     if backend == "torch":
         import torch
         threads = torch.get_num_threads()
@@ -183,6 +187,8 @@ def single_thread(backend: str):
         with limits:
             yield
     finally:
+        if collecting:
+            gc.enable()
         if threads is not None:
             import torch
             torch.set_num_threads(threads)
