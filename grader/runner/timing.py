@@ -18,7 +18,8 @@ Requests (``op`` field; each answered with one message):
     fn(...)[cache_index])`` for a forward+backward pair), each on its own inputs.
 ``perf_block``  runs every loaded thunk once, keeping the outputs, and answers ``{"ok": True,
     "seconds": s}``: the thread CPU seconds of the loop (``time.thread_time``); on CUDA the sum
-    of per-call event times, each call after an L2 flush, synchronised.
+    of per-call event times, each call after an L2 flush and ended by a device-wide
+    synchronize before its end event (work moved to another stream is timed too).
 ``perf_outputs``  ``{"indices": [...]}``: the kept outputs of those calls (then dropped).
 ``opcount``  ``{"fn", "args", "kwargs", "torch": bool}``: calls ``fn`` once and answers
     ``{"ok": True, "ops": n, "op_names": {...}, "lines": [[file, lineno, count], ...],
@@ -260,6 +261,7 @@ def _block(guard, violations, student_traceback, student_file) -> dict:
             start, end = event(enable_timing=True), event(enable_timing=True)
             start.record()
             outputs.append(thunk())
+            sync()  # every stream of the device: work on a side stream is timed too
             end.record()
             pairs.append((start, end))
         sync()
