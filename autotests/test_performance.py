@@ -92,6 +92,15 @@ def test_one_contradicted_attempt_is_measured_again(monkeypatch):
         _timing_with(monkeypatch, ["untrusted", 40.0, 40.0])
 
 
+def test_a_ratio_far_beyond_the_limit_is_measured_once(monkeypatch):
+    """40x against a limit of 3x: more attempts would not change the verdict (a further call
+    of the fake would raise StopIteration); 5x is measured again."""
+    with pytest.raises(Fail, match="too slow"):
+        _timing_with(monkeypatch, [40.0])
+    with pytest.raises(Fail, match=r"measured 3 times"):
+        _timing_with(monkeypatch, [5.0, 5.0, 5.0])
+
+
 def test_a_timing_contradicted_in_every_attempt_fails(monkeypatch):
     with pytest.raises(perf.Untrusted, match="cannot be trusted"):
         _timing_with(monkeypatch, ["untrusted"] * perf.ATTEMPTS)

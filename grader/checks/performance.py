@@ -40,6 +40,10 @@ from grader.spec import Check, Fail, Skip
 
 #: Measurements before a ratio above the threshold fails.
 ATTEMPTS = 3
+#: ... unless every failing unit is above FAR times its threshold: then one measurement decides
+#: (calibration: the worst acceptable ratio stays below T / 2.3 on a loaded machine, so a ratio
+#: of 4 T would need 9x noise). It keeps a looped submission's check to one attempt.
+FAR = 4.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +218,8 @@ def run_timing(ctx, plan: Plan) -> None:
         pending = [t for t in pending if t not in passed]
         if not pending:
             return
+        if all(history[t.key][-1] > FAR * _threshold(ctx, t) for t in pending):
+            break  # far beyond every limit: no machine noise explains it, measuring again won't
     if untrusted and not all(history[t.key] for t in pending):
         raise untrusted[-1]
     t = max(pending, key=lambda u: min(history[u.key]) / _threshold(ctx, u))
