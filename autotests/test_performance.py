@@ -113,6 +113,34 @@ def test_growth_rule():
     assert opcount._grows(2, 12)
 
 
+# -- the worker side -----------------------------------------------------------------------------
+def test_the_worker_side_imports_nothing_after_prepare():
+    """The student process may be unable to import once it dropped privileges: counting, the
+    uniform call state and a timed block need nothing beyond what prepare() loaded."""
+    code = textwrap.dedent("""
+        import contextlib, sys, torch
+        from types import SimpleNamespace
+        import grader.runner.worker, grader.runner.guard
+        from grader.runner import timing
+        timing.prepare({"backend": "torch", "device": "cpu"})
+        session = SimpleNamespace(module=SimpleNamespace(f=lambda x: x * 2), student_file="s.py",
+                                  to_student=lambda v: v, to_wire=lambda v: v)
+        before = set(sys.modules)
+        x = torch.ones(3)
+        a = timing.handle({"op": "opcount", "fn": "f", "args": [x], "kwargs": {}, "torch": True},
+                          session, contextlib.nullcontext, [], None)
+        timing.handle({"op": "perf_load", "calls": [{"fn": "f", "args": [x]}]}, session,
+                      contextlib.nullcontext, [], None)
+        b = timing.handle({"op": "perf_block"}, session, contextlib.nullcontext, [], None)
+        assert a["ok"] and a["ops"] == 1 and b["ok"], (a, b)
+        print(sorted(set(sys.modules) - before))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout
+
+
 # -- the outside view ---------------------------------------------------------------------------
 def test_cpu_time_of_another_process_is_read_from_the_kernel():
     from grader.runner.process import main_thread_waits, process_cpu_seconds
