@@ -9,6 +9,7 @@ from grader.exercises.ex01_sigmoid.checks import *  # noqa: F401,F403 - the chec
 from grader.exercises.ex01_sigmoid.plan import PLAN
 
 EXERCISE = Exercise(
+    oracle_modules=("scipy.special",),  # the timing reference (expit / log_softmax)
     plan=PLAN, id="ex01", slug="sigmoid", title="Sigmoid and its derivative", backend="numpy",
     functions=(Function("sigmoid", ("z",)), Function("sigmoid_grad", ("z",))),
     forbidden_imports=("torch", "scipy", "jax"),

@@ -13,6 +13,7 @@ from grader.exercises.ex02_backprop.checks import *  # noqa: F401,F403 - the che
 from grader.exercises.ex02_backprop.plan import PLAN
 
 EXERCISE = Exercise(
+    oracle_modules=("scipy.special",),  # the timing reference (expit / log_softmax)
     plan=PLAN, id="ex02", slug="backprop", title="Backpropagation through a two-layer network", backend="numpy",
     functions=(
         Function("affine_forward", ("x", "w", "b"), 2),
