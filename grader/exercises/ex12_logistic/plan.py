@@ -26,7 +26,7 @@ def _oracle(ctx, inputs, value):
 
 
 #: CPU thresholds T (median(student)/median(reference)), from benchmarks/calibrate.py.
-THRESHOLDS = {"logistic_loss": 18}
+THRESHOLDS = {"logistic_loss": 15}
 
 PLAN = with_thresholds(Plan(
         timed=(Timed("logistic_loss", "logistic_work", _timed, 0.0, LOOP, oracle=_oracle),),
