@@ -108,3 +108,26 @@ def test_the_worker_flushes_l2_and_times_every_call_with_its_own_events(monkeypa
     outs = timing.handle({"op": "perf_outputs", "indices": [2, 0]}, session,
                          contextlib.nullcontext, [], None)
     assert outs["values"] == [2, 0]
+
+
+def test_gpu_pair_outputs_are_rechecked_at_float32_tolerances():
+    """The pair units' oracle (the backward's, on the pair's inputs) accepts float32 gradients
+    within TF32-scale tolerances and rejects a wrong one (here on the CPU: ctx.device "cpu")."""
+    torch = pytest.importorskip("torch")
+    from grader.exercises.ex06_conv.plan import PLAN
+    from grader.runner.codec import Tensor
+    from grader.spec import Fail
+    unit = PLAN.gpu_timed[0]
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(2, 3, 6, 6)).astype(np.float32), rng.normal(size=(4, 3, 3, 3)).astype(np.float32)
+    b, dout = rng.normal(size=4).astype(np.float32), rng.normal(size=(2, 4, 6, 6)).astype(np.float32)
+    inputs = Inputs([x, w, b], {"stride": 1, "pad": 1}, [x, w, b, dout], {"stride": 1, "pad": 1})
+    leaves = [torch.from_numpy(a).requires_grad_(True) for a in (x, w, b)]
+    out = torch.nn.functional.conv2d(*leaves, stride=1, padding=1)
+    grads = torch.autograd.grad((out * torch.from_numpy(dout)).sum(), leaves)
+    value = tuple(Tensor(g.numpy(), "cpu") for g in grads)
+    ctx = SimpleNamespace(device="cpu")
+    unit.oracle(ctx, inputs, value)
+    wrong = (value[0], Tensor(value[1].array * 1.01, "cpu"), value[2])
+    with pytest.raises(Fail, match="dw"):
+        unit.oracle(ctx, inputs, wrong)

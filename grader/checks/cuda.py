@@ -148,18 +148,22 @@ def run_cuda_timing(ctx, plan: Plan) -> None:
 
 
 # -- CUDA correctness (float32 on the device, float64 oracles by torch autograd on the CPU) -----
-def cuda_grads(fn, inputs, upstream):
-    """Run ``fn(*inputs)`` in float64 with autograd on the CPU; outputs and input gradients
-    (the vector-Jacobian products with ``upstream``)."""
+def cuda_grads(fn, inputs, upstream, device: str = "cpu"):
+    """Run ``fn(*inputs)`` in float64 with autograd on ``device`` (the CPU by default; the GPU
+    rechecks timed outputs at sizes the CPU would take seconds for); outputs and input
+    gradients (the vector-Jacobian products with ``upstream``), as numpy arrays."""
     import torch
     from grader.checks.references import vjp_loss as _vjp_loss
-    leaves = [torch.from_numpy(np.asarray(a, dtype=np.float64)).requires_grad_(True) for a in inputs]
+
+    def tensor(a):
+        return torch.from_numpy(np.asarray(a, dtype=np.float64)).to(device)
+    leaves = [tensor(a).requires_grad_(True) for a in inputs]
     with torch.enable_grad():
         outs = fn(*leaves)
         outs = outs if isinstance(outs, tuple) else (outs,)
-        loss = _vjp_loss(outs, tuple(torch.from_numpy(np.asarray(u, np.float64)) for u in upstream))
+        loss = _vjp_loss(outs, tuple(tensor(u) for u in upstream))
         grads = torch.autograd.grad(loss, leaves)
-    return [o.detach().numpy() for o in outs], [g.numpy() for g in grads]
+    return [o.detach().cpu().numpy() for o in outs], [g.cpu().numpy() for g in grads]
 
 
 def _cuda_compare(ctx, fn, values, expected, names):
@@ -205,13 +209,15 @@ def torch_oracle(fn: str, oracle, n_in: int, names, *, backward: bool = False, i
         from grader.checks.performance import recheck
         arrays = list(inputs.ref_args if backward else inputs.args)
         kwargs = dict((inputs.ref_kwargs if backward else inputs.kwargs) or {})
+        device = "cuda" if getattr(ctx, "device", "cpu") == "cuda" else "cpu"
+        dtype = "float32" if np.asarray(arrays[0]).dtype == np.float32 else "float64"
         if backward:
             _, expected = cuda_grads(lambda *t: oracle(*t, **kwargs), arrays[:n_in],
-                                     arrays[n_in:])
+                                     arrays[n_in:], device)
         else:
             with torch.no_grad():
-                outs = oracle(*[torch.from_numpy(np.asarray(a, np.float64)) for a in arrays],
-                              **kwargs)
-            expected = [o.numpy() for o in (outs if isinstance(outs, tuple) else (outs,))]
-        recheck(value, expected, fn=fn, names=names, items=items, device="cpu")
+                outs = oracle(*[torch.from_numpy(np.asarray(a, np.float64)).to(device)
+                                for a in arrays], **kwargs)
+            expected = [o.cpu().numpy() for o in (outs if isinstance(outs, tuple) else (outs,))]
+        recheck(value, expected, fn=fn, names=names, items=items, device=device, dtype=dtype)
     return check

@@ -298,7 +298,7 @@ def keep_cache(ctx, fn: str, args, kwargs, index: int):
 
 
 def recheck(value, expected, *, fn: str, names, items=None, rtol=None, atol=None,
-            device=None) -> None:
+            device=None, dtype: str = "float64") -> None:
     """Check a timed call's output against the oracle (value checks' float64 tolerances).
 
     Args:
@@ -307,7 +307,8 @@ def recheck(value, expected, *, fn: str, names, items=None, rtol=None, atol=None
         names: the items' names for the message ("out", "dx", ...).
         items: indices of ``value``'s items to check (None: ``value`` is the single output).
         rtol, atol: tolerances (default ``TOLERANCES["float64"]``, atol scaled by the largest
-            expected magnitude, at least 1). device: "cpu" for torch exercises (tensors).
+            expected magnitude, at least 1). device: "cpu"/"cuda" for torch exercises
+            (tensors). dtype: the dtype the outputs must have ("float32" on CUDA).
 
     Raises:
         Fail: wrong type, shape, or values.
@@ -317,15 +318,15 @@ def recheck(value, expected, *, fn: str, names, items=None, rtol=None, atol=None
         else None)
     if got is None:
         raise Fail(f"{fn} returned {type(value).__name__} instead of a tuple")
-    r0, a0 = TOLERANCES["float64"]
+    r0, a0 = TOLERANCES[dtype]
     for g, e, name in zip(got, expected, names):
         e = np.asarray(e, dtype=np.float64)
         if e.shape == () and isinstance(g, (int, float, np.integer, np.floating)):
             arr = np.asarray(float(g))
         else:
-            arr = expect_array(g, fn=fn, what=name, shape=e.shape, device=device)
+            arr = expect_array(g, fn=fn, what=name, shape=e.shape, dtype=dtype, device=device)
         scale = max(1.0, float(np.max(np.abs(e), initial=0.0)))
-        assert_close(arr, e, fn=fn, what=name, on="the inputs of a timed call",
+        assert_close(arr, e, fn=fn, what=name, on="the inputs of a timed call", dtype=dtype,
                      rtol=r0 if rtol is None else rtol, atol=(a0 if atol is None else atol) * scale)
 
 

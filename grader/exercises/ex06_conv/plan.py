@@ -109,6 +109,7 @@ PLAN = with_thresholds(Plan(
                       for fn in ("conv_forward", "conv_backward")),
         gpu_timed=(Timed("conv_forward", "conv_pair", _conv_pair, 20.0,
                          "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
-                         "conv_forward + conv_backward", flops=_conv_flops),),
+                         "conv_forward + conv_backward", flops=_conv_flops,
+                         oracle=ORACLES["conv_backward"]),),
         gpu_values=_conv_cuda_values,
         hint="x_pad.unfold(2, HH, stride).unfold(3, WW, stride) gives every window at once"), THRESHOLDS)

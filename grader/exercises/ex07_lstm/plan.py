@@ -108,6 +108,7 @@ PLAN = with_thresholds(Plan(
                          "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
                          "lstm_step_forward + lstm_step_backward",
                          flops=lambda inp: 2.0 * inp.args[0].shape[0] * (
-                             inp.args[3].shape[0] + inp.args[4].shape[0]) * inp.args[3].shape[1]),),
+                             inp.args[3].shape[0] + inp.args[4].shape[0]) * inp.args[3].shape[1],
+                         oracle=ORACLES["lstm_step_backward"]),),
         gpu_values=_lstm_cuda_values,
         hint="one matrix product x @ Wx + prev_h @ Wh + b for all four gates, then slice columns"), THRESHOLDS)

@@ -112,6 +112,7 @@ PLAN = with_thresholds(Plan(
                       for fn in ("attention_forward", "attention_backward")),
         gpu_timed=(Timed("attention_forward", "sdpa_pair", _attn_pair, 15.0,
                          "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
-                         "attention_forward + attention_backward", flops=_attn_flops),),
+                         "attention_forward + attention_backward", flops=_attn_flops,
+                         oracle=ORACLES["attention_backward"]),),
         gpu_values=_attn_cuda_values,
         hint="batched matrix products over (N, T, ...) tensors and torch.triu for the causal mask"), THRESHOLDS)

@@ -111,7 +111,7 @@ PLAN = with_thresholds(Plan(
                   for fn in (FWD, BWD)),
     gpu_timed=(Timed(FWD, "max_pool2d_pair", _pair, 20.0,
                      "a Python loop, or host-device copies (.cpu(), .numpy(), .item())",
-                     "maxpool_forward + maxpool_backward"),),
+                     "maxpool_forward + maxpool_backward", oracle=ORACLES[BWD]),),
     gpu_values=_cuda_values,
     hint="x.unfold(2, pool_height, stride).unfold(3, pool_width, stride) gives every window at "
          "once; scatter_add_ routes every gradient at once"), THRESHOLDS)

@@ -110,7 +110,8 @@ PLAN = with_thresholds(Plan(
                      "a Python loop over the batch, or host-device copies (.cpu(), .numpy(), .item())",
                      "rnn_forward + rnn_backward",
                      flops=lambda inp: 2.0 * inp.args[0].shape[0] * inp.args[0].shape[1] * (
-                         inp.args[2].shape[0] + inp.args[3].shape[0]) * inp.args[2].shape[1]),),
+                         inp.args[2].shape[0] + inp.args[3].shape[0]) * inp.args[2].shape[1],
+                     oracle=ORACLES[BWD]),),
     gpu_values=_cuda_values,
     hint="loop over the T time steps only: x @ Wx for every step in one product, then one "
          "h_{t-1} @ Wh per step for the whole batch"), THRESHOLDS)
