@@ -80,3 +80,42 @@ def test_op_count_sees_helper_modules_and_code_compiled_at_run_time(tmp_path):
     assert large["events"] > 3 * small["events"] > 0
 
 
+
+
+def test_op_count_sees_a_loop_run_on_another_thread(tmp_path):
+    """Work handed to a thread started during the call is counted too (threading.settrace)."""
+    import contextlib
+    import importlib.util
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from grader.runner import timing
+    path = tmp_path / "ex01_threaded.py"
+    path.write_text(textwrap.dedent("""
+        import threading
+
+
+        def _loop(z, out):
+            for v in z.tolist():
+                out.append(v * 2)
+
+
+        def f(z):
+            out = []
+            t = threading.Thread(target=_loop, args=(z, out))
+            t.start()
+            t.join()
+            return out
+    """))
+    spec = importlib.util.spec_from_file_location("threaded_mod", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    session = SimpleNamespace(module=module, student_file=str(path), to_student=lambda v: v)
+
+    def count(n):
+        return timing.handle({"op": "opcount", "fn": "f", "args": [np.zeros(n)], "kwargs": {},
+                              "torch": False}, session, contextlib.nullcontext, [],
+                             lambda exc, f: {"type": type(exc).__name__, "message": str(exc)})
+    small, large = count(10), count(40)
+    assert large["events"] > 3 * small["events"] > 0, (small, large)
