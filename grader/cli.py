@@ -348,6 +348,57 @@ cli.add_command(release_command)
 cli.add_command(grade_batch_command)
 
 
+@nbgrader_group.command("autograde")
+@click.argument("course_dir", type=click.Path(file_okay=False, exists=True))
+@click.argument("assignment")
+@click.option("--student", "students", multiple=True, metavar="ID",
+              help="Grade only this student's submission (repeatable; default: every one).")
+@click.option("--force", is_flag=True, help="Grade again submissions already autograded.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
+              help="Seed of the random inputs (default: the test cells' own, else fresh).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="Device of the torch exercises' checks.")
+@click.option("--allow-unconfined", is_flag=True,
+              help="Grade even where student code cannot be kept from the course folder "
+                   "(not root and no Landlock): student code can then write what you can.")
+def nbgrader_autograde(course_dir, assignment, students, force, seed, device,
+                       allow_unconfined) -> None:
+    """nbgrader's autograde with dlgrade's isolated runner in place of the Jupyter kernel.
+
+    Grades each submission in COURSE_DIR/submitted/<student>/ASSIGNMENT/, writes
+    autograded/<student>/ASSIGNMENT/ and the gradebook's scores and comments through nbgrader's
+    API; `nbgrader generate_feedback` and `nbgrader export` then work as usual. No student code
+    runs in a kernel. Exit status: 0 every submission graded; 1 nbgrader could not autograde
+    some; 2 wrong use."""
+    try:
+        from grader.nbgrader.autograde import autograde, confinement
+    except ImportError:
+        raise UsageFailure("dlgrade nbgrader needs nbgrader: pip install 'dlgrade[nbgrader]'") from None
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    how = confinement()
+    if how is None and not allow_unconfined:
+        raise UsageFailure("cannot keep student code from the course folder here: dlgrade is not "
+                           "root (no other user to run it as) and this kernel has no Landlock; "
+                           "run as root or in a container, or pass --allow-unconfined")
+    console.print(f"dlgrade {__version__}: autograding {escape(assignment)} in "
+                  f"{escape(str(course_dir))} without a kernel; "
+                  f"{how or 'student code is NOT confined (--allow-unconfined)'}", markup=False)
+    from grader.exercises import all_exercises
+    from grader.runner.process import Limits
+    import dataclasses
+    limits = {e.id: dataclasses.replace(Limits(), confine_writes=True) for e in all_exercises()}
+    results, failures = autograde(course_dir, assignment, students=students, force=force,
+                                  seed=seed, device=device, limits=limits)
+    for r in results:
+        console.print(f"{escape(r['student'])}: {r['score']:g}/{r['max_score']:g}")
+    for f in failures:
+        console.print(f"error: {f}", markup=False)
+    console.print(f"{len(results)} submission(s) of {escape(assignment)} in the gradebook; next: "
+                  f"cd {escape(str(course_dir))} && nbgrader generate_feedback "
+                  f"{escape(assignment)} && nbgrader export", markup=False)
+    sys.exit(1 if failures else 0)
+
+
 @nbgrader_group.command("regrade")
 @click.argument("course_dir", type=click.Path(file_okay=False, exists=True))
 @click.argument("assignment")
