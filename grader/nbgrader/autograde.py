@@ -100,7 +100,9 @@ class DlgradeGrade(NbGraderPreprocessor):
         except UnknownExercise as exc:
             return {"_error": exc.args[0], "seed": run_seed}
         limits = Limits(**self.limits.get(ex.id, {"confine_writes": True}))
-        opts = Options(seed=run_seed, device=self.device if device == "cpu" else device,
+        from grader.cli import _resolve_device
+        device = _resolve_device(self.device if device == "cpu" else device, [ex])
+        opts = Options(seed=run_seed, device=device,
                        perf=perf or self.perf, limits={ex.id: limits})
         with tempfile.TemporaryDirectory(prefix="dlgrade-nbgrader-") as tmp:
             path = Path(tmp) / name
