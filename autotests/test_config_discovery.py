@@ -25,7 +25,8 @@ WRONG = ("import numpy as np\n\ndef sigmoid(z):\n    return np.tanh(z)\n\n"
          "def sigmoid_grad(z):\n    return 1 - np.tanh(z) ** 2\n")
 #: Raise the points of what the wrong sigmoid passes, zero the rest.
 GREEDY = ("[exercises.ex01]\npoints = { signature = 100, inputs_untouched = 100, "
-          "sigmoid_values = 0, sigmoid_grad_values = 0, sigmoid_grad_numeric = 0, stability = 0 }\n")
+          "sigmoid_values = 0, sigmoid_grad_values = 0, sigmoid_grad_numeric = 0, "
+          "stability = 0 }\n")
 
 
 def _built_in(check: str) -> float:

@@ -489,6 +489,9 @@ def _hostile_course(base: Path) -> tuple[Path, Path]:
     submission(course, name, "mallory", extra_cells=[_hostile_cell(course, github_env)],
                fix=lambda gid, rel, ref: ref.replace(STABLE, NAIVE))
     (course / "submitted" / "alice" / name / "timestamp.txt").write_text("2026-01-05 10:00:00 UTC")
+    (course / "dlgrade.toml").write_text("[limits]\ncall_timeout_s = 30\nbudget_s = 120\n")
+    (course / "submitted" / "mallory" / name / "dlgrade.toml").write_text(   # never read
+        "[exercises.ex01]\npoints = { signature = 100, inputs_untouched = 100 }\n")
     for p in [base, *base.rglob("*")]:
         p.chmod(0o777 if p.is_dir() else 0o666)
     return course, github_env
@@ -504,6 +507,7 @@ def dl_course(tmp_path_factory):
     env = dict(_env(base), GITHUB_ENV=str(github_env))
     r = _dlgrade_nbgrader(course, "autograde", str(course), "ex01_sigmoid", env=env)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert f"configuration: {course / 'dlgrade.toml'}" in r.stdout.replace("\n", ""), r.stdout
     after = _snapshot(course)
     _nbgrader(course, "generate_feedback", "ex01_sigmoid")
     _nbgrader(course, "export")
@@ -531,7 +535,8 @@ def test_dlgrade_autograde_scores_equal_dlgrade_check_and_export_unchanged(dl_co
     assert "overflow encountered in exp" in html and "graded by dlgrade, no kernel" in html
     autograded = nbformat.read(course / "autograded/carol/ex01_sigmoid/ex01_sigmoid.ipynb",
                                as_version=4)
-    failed = [c.metadata.nbgrader.grade_id for c in _cells(autograded, "grade") if _outputs(c, "error")]
+    failed = [c.metadata.nbgrader.grade_id for c in _cells(autograded, "grade")
+              if _outputs(c, "error")]
     assert failed == ["ex01_test_stability"]  # the hidden test cell, restored from the source
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -593,6 +598,7 @@ def test_dlgrade_autograde_refuses_to_run_unconfined(tmp_path, monkeypatch):
     monkeypatch.setattr(process, "resolve_run_as", lambda user, backend: None)
     assert autograde.confinement() is None
     (tmp_path / "course").mkdir()
-    r = CliRunner().invoke(cli.cli, ["nbgrader", "autograde", str(tmp_path / "course"), "ex01_sigmoid"])
+    r = CliRunner().invoke(cli.cli, ["nbgrader", "autograde", str(tmp_path / "course"),
+                                     "ex01_sigmoid"])
     assert r.exit_code == 2 and "cannot keep student code from the course folder" in r.output
     assert not (tmp_path / "course" / "gradebook.db").exists()

@@ -51,8 +51,9 @@ class Found:
 
     def notice(self) -> str:
         """One line for the terminal: the configuration used, and any that was ignored."""
-        used = "built-in points and limits" if self.file is None else \
-            f"{self.file} ({'the course configuration packaged with dlgrade' if self.origin == 'packaged' else self.origin})"
+        origin = "the course configuration packaged with dlgrade" if self.origin == "packaged" \
+            else self.origin
+        used = "built-in points and limits" if self.file is None else f"{self.file} ({origin})"
         line = f"configuration: {used}"
         if self.ignored:
             names = ", ".join(str(p) for p in self.ignored)

@@ -89,7 +89,8 @@ def grade_batch_command(submissions_dir, jobs, csv_path, exercise_ids, reports_d
 
     \b
     The course configuration ($DLGRADE_CONFIG, else dlgrade.toml or [tool.dlgrade] in the
-    current directory, never in a submission) sets points, thresholds, limits, device and [batch.slurm].
+    current directory, never in a submission) sets points, thresholds, limits, device and
+    [batch.slurm].
     Exit status: 0 every student has a row graded by dlgrade (whatever the scores);
     1 some rows are 'grader-error' (dlgrade itself failed there: re-run);
     2 wrong usage, or Slurm refused the job array; 130 interrupted (finished rows are kept;

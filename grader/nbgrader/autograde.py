@@ -46,9 +46,10 @@ class DlgradeGrade(NbGraderPreprocessor):
     """Grade the notebook with dlgrade's isolated runner (never a kernel) and write verdicts into
     the dlgrade test cells' outputs.
 
-    Traits (set by :func:`autograde`): ``seed`` (-1: each test cell's own seed, else a fresh one
-    per notebook), ``device``, ``perf`` and ``limits`` (exercise id -> :class:`Limits` keyword
-    arguments).
+    Traits (set by :func:`autograde`): ``seed`` (>= 0: this seed for every notebook; -1: each
+    test cell's own seed, else a fresh one per notebook), ``device`` (of test cells built for
+    "cpu"), ``perf`` and ``limits`` (exercise id -> :class:`Limits` keyword arguments; an
+    exercise not named gets the built-in limits with ``confine_writes`` on).
     """
 
     seed = Integer(-1).tag(config=True)
@@ -260,8 +261,8 @@ def autograde(course_dir: str | os.PathLike, assignment: str, *, students=(), fo
     if (course / "nbgrader_config.py").is_file():  # the instructor's file, as nbgrader reads it
         cfg.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config())
     cfg.CourseDirectory.root = str(course)
-    steps = [DlgradeGrade if s is Execute else s for s in
-             Autograde.class_traits()["autograde_preprocessors"].default() if s is not IgnorePattern]
+    defaults = Autograde.class_traits()["autograde_preprocessors"].default()
+    steps = [DlgradeGrade if s is Execute else s for s in defaults if s is not IgnorePattern]
     steps.insert(steps.index(SaveAutoGrades) + 1, SaveDlgradeScores)
     cfg.Autograde.autograde_preprocessors = steps
     cfg.Autograde.sanitize_preprocessors = list(

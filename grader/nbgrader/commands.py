@@ -93,12 +93,15 @@ def nbgrader_build(course_dir, exercise_ids, solutions, course_id, hidden, seed,
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
               help="Seed of the random inputs (default: the test cells' own, else fresh).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
-              help="Device of the torch exercises' checks.")
+              help="Device of the torch exercises' checks (the test cells' own device wins).")
 @click.option("--allow-unconfined", is_flag=True,
               help="Grade even where student code cannot be kept from the course folder "
                    "(not root and no Landlock): student code can then write what you can.")
+@click.option("--config", "config_path", default=None, metavar="FILE",
+              help="dlgrade's course configuration for the limits and device (default: "
+                   "$DLGRADE_CONFIG, else COURSE_DIR/dlgrade.toml); never a submission's.")
 def nbgrader_autograde(course_dir, assignment, students, force, seed, device,
-                       allow_unconfined) -> None:
+                       allow_unconfined, config_path) -> None:
     """nbgrader's autograde with dlgrade's isolated runner in place of the Jupyter kernel.
 
     Grades each submission in COURSE_DIR/submitted/<student>/ASSIGNMENT/, writes
@@ -121,9 +124,23 @@ def nbgrader_autograde(course_dir, assignment, students, force, seed, device,
                   f"{how or 'student code is NOT confined (--allow-unconfined)'}", markup=False)
     import dataclasses
 
+    from grader.config import ConfigError, load
+    from grader.discovery import discover
     from grader.exercises import all_exercises
     from grader.runner.process import Limits
-    limits = {e.id: dataclasses.replace(Limits(), confine_writes=True) for e in all_exercises()}
+    if not (Path(course_dir) / "submitted").is_dir():
+        raise _usage(f"{course_dir} has no submitted/ folder: collect the submissions first "
+                     "(nbgrader collect, zip_collect, or submitted/<student>/<assignment>/)")
+    try:  # the course folder's file; the students' folders under submitted/ are never read
+        found = discover(Path(course_dir) / "submitted", cwd=course_dir, explicit=config_path,
+                         repository=False)
+        course = load(found.file)
+    except ConfigError as exc:
+        raise _usage(str(exc)) from None
+    if found.file is not None:
+        console.print(found.notice(), markup=False, soft_wrap=True)
+    limits = {e.id: dataclasses.replace(course.limits.get(e.id, Limits()), confine_writes=True)
+              for e in all_exercises()}
     results, failures = autograde(course_dir, assignment, students=students, force=force,
                                   seed=seed, device=device, limits=limits)
     for r in results:
