@@ -80,8 +80,9 @@ def nbgrader_build(course_dir, exercise_ids, solutions, course_id, hidden, seed,
         click.echo(line)
     for f in written:
         click.echo(f"wrote {f}")
-    click.echo(f"next: cd {course_dir} && nbgrader generate_assignment "
-               f"{Path(written[1]).parent.name if len(written) > 1 else 'EXNN'}")
+    first = Path(written[1]).parent.name if len(written) > 1 else "EXNN"
+    click.echo(f"next: cd {course_dir} && nbgrader generate_assignment {first}; after collecting: "
+               f"dlgrade nbgrader autograde . {first}")
 
 
 @nbgrader_group.command("autograde")
