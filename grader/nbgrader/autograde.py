@@ -248,12 +248,14 @@ def autograde(course_dir: str | os.PathLike, assignment: str, *, students=(), fo
     import dataclasses
     import io
     import logging
+    import warnings
 
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.converters.autograde import Autograde
     from nbgrader.converters.base import NbGraderException
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import Execute, IgnorePattern, SaveAutoGrades
+    from sqlalchemy.exc import SAWarning
     from traitlets.config import Config, PyFileConfigLoader
 
     course = Path(course_dir).resolve()
@@ -287,7 +289,9 @@ def autograde(course_dir: str | os.PathLike, assignment: str, *, students=(), fo
             coursedir.student_id = student
             converter = Autograde(coursedir=coursedir, config=cfg, log=logger)
             try:
-                converter.start()
+                with warnings.catch_warnings():  # nbgrader 0.9's session warnings under
+                    warnings.simplefilter("ignore", SAWarning)  # SQLAlchemy 2: noise only
+                    converter.start()
             except NbGraderException:
                 tail = "\n".join(buffer.getvalue().strip().splitlines()[-8:])
                 failures.append(f"nbgrader could not autograde {assignment}"
