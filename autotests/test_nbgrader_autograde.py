@@ -63,10 +63,10 @@ def _snapshot(course: Path) -> dict:
         p.is_relative_to(course / d) for d in ("submitted", "autograded"))}
 
 
-def _hostile_course(base: Path) -> tuple[Path, Path]:
+def _hostile_course(base: Path, broken: bool = False) -> tuple[Path, Path]:
     """ex01 (`stability` hidden) released, with a correct (alice, with a timestamp), a wrong
     (carol: the overflow bug) and a hostile student (mallory: carol's bug plus :data:`HOSTILE`).
-    Everything under ``base`` is writable by everyone, so that only the confinement of student
+    ``broken``: zoe's notebook is not valid JSON. Everything under ``base`` is writable by everyone, so that only the confinement of student
     code, not the folder's permissions, can keep the hostile cell out."""
     course = base / "course"
     build_course(course, [resolve("ex01")], SOLUTIONS, Options(hidden=("ex01:stability",)))
@@ -79,6 +79,9 @@ def _hostile_course(base: Path) -> tuple[Path, Path]:
     submission(course, name, "mallory", extra_cells=[_hostile_cell(course, github_env)],
                fix=lambda gid, rel, ref: ref.replace(STABLE, NAIVE))
     (course / "submitted" / "alice" / name / "timestamp.txt").write_text("2026-01-05 10:00:00 UTC")
+    if broken:
+        (course / "submitted" / "zoe" / name).mkdir(parents=True)
+        (course / "submitted" / "zoe" / name / f"{name}.ipynb").write_text('{"cells": [')
     (course / "dlgrade.toml").write_text("[limits]\ncall_timeout_s = 30\nbudget_s = 120\n")
     (course / "submitted" / "mallory" / name / "dlgrade.toml").write_text(   # never read
         "[exercises.ex01]\npoints = { signature = 100, inputs_untouched = 100 }\n")
@@ -92,11 +95,13 @@ def dl_course(tmp_path_factory):
     """:func:`_hostile_course` graded by `dlgrade nbgrader autograde`, then nbgrader's own
     generate_feedback and export, unchanged."""
     base = tmp_path_factory.mktemp("dlauto")
-    course, github_env = _hostile_course(base)
+    course, github_env = _hostile_course(base, broken=True)
     before = _snapshot(course)
     env = dict(_env(base), GITHUB_ENV=str(github_env))
     r = _dlgrade_nbgrader(course, "autograde", str(course), "ex01_sigmoid", env=env)
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == 1, r.stdout + r.stderr  # zoe's notebook: the others are graded
+    assert "zoe: nbgrader could not autograde ex01_sigmoid (NotJSONError" in \
+        r.stdout.replace("\n", ""), r.stdout
     assert f"configuration: {course / 'dlgrade.toml'}" in r.stdout.replace("\n", ""), r.stdout
     after = _snapshot(course)
     _nbgrader(course, "generate_feedback", "ex01_sigmoid")
@@ -116,6 +121,7 @@ def test_dlgrade_autograde_scores_equal_dlgrade_check_and_export_unchanged(dl_co
     for student in ("alice", "carol", "mallory"):
         result = grade_file("ex01", course / "submitted" / student, perf=False)
         assert g[("ex01_sigmoid", student)] == (result.score, full), student
+    assert g[("ex01_sigmoid", "zoe")] == (0.0, full)
     stability = next(c.points for c in resolve("ex01").checks if c.name == "stability")
     assert g[("ex01_sigmoid", "carol")][0] == full - stability  # the overflow bug, nothing else
     with open(course / "grades.csv", newline="") as fh:

@@ -62,20 +62,21 @@ class DlgradeGrade(NbGraderPreprocessor):
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None  # nothing ran in a kernel
-                if utils.is_grade(cell) and not utils.is_solution(cell):
-                    call = parse_test_call(cell.source)
-                    if call is not None:
-                        tests.append((cell, call))
+                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if gid and utils.is_grade(cell) and not utils.is_solution(cell):
+                    call = parse_test_call(cell.source)  # the instructor's: OverwriteCells
+                    if call is not None:                 # restored it from the gradebook
+                        tests.append((gid, cell, call))
         name = f"{resources.get('nbgrader', {}).get('notebook') or 'notebook'}.ipynb"
         verdicts: dict = {}
         reports: dict = {}
-        for cell, call in tests:
+        for gid, cell, call in tests:
             key = (call["exercise"], call["seed"], call["perf"], call["device"])
             if key not in reports:
                 reports[key] = self._grade(nb, name, *key)
             result = runtime.verdict(reports[key], call["exercise"], call["checks"], name)
             cell.outputs = _outputs(result, call["exercise"], call["checks"])
-            verdicts[cell.metadata.nbgrader["grade_id"]] = result
+            verdicts[gid] = result
             self.log.info("dlgrade %s %s: %g/%g", call["exercise"], call["checks"],
                           result.score, result.max_score)
         resources[RESOURCE_KEY] = verdicts
@@ -293,9 +294,9 @@ def autograde(course_dir: str | os.PathLike, assignment: str, *, students=(), fo
                     warnings.simplefilter("ignore", SAWarning)  # SQLAlchemy 2: noise only
                     converter.start()
             except NbGraderException:
-                tail = "\n".join(buffer.getvalue().strip().splitlines()[-8:])
-                failures.append(f"nbgrader could not autograde {assignment}"
-                                f"{'' if student == '*' else ' of ' + student}:\n{tail}")
+                failures.extend(_failures(buffer.getvalue(), assignment))
+            buffer.seek(0)
+            buffer.truncate()
     finally:
         logger.removeHandler(handler)
     out = []
@@ -311,4 +312,27 @@ def autograde(course_dir: str | os.PathLike, assignment: str, *, students=(), fo
                         "max_score": float(sub.max_score),
                         "timestamp": sub.timestamp.isoformat() if sub.timestamp else None})
     return out, failures
+
+
+def _failures(log: str, assignment: str) -> list:
+    """One line per student nbgrader's converter gave up on, from its log: the student and the
+    error (e.g. ``zoe: nbgrader could not autograde ex01_sigmoid (NotJSONError: Notebook does not
+    appear to be JSON ...); the gradebook holds no points for it``); the log's last lines when
+    no student is named (the assignment is not in the gradebook, say)."""
+    import re
+    lines = log.splitlines()
+    out, error = [], ""
+    for line in lines:
+        m = re.match(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.*)$", line.strip())
+        if m:
+            error = f"{m.group(1)}: {m.group(2)[:200]}"
+        m = re.search(r"error processing assignment '.*' for student '(.*)'", line)
+        if m:
+            out.append(f"{m.group(1)}: nbgrader could not autograde {assignment} "
+                       f"({error or 'see its log'}); the gradebook holds no points for it")
+            error = ""
+    if not out:
+        out.append(f"nbgrader could not autograde {assignment}: "
+                   + " / ".join(ln.strip() for ln in lines[-4:] if ln.strip()))
+    return out
 
