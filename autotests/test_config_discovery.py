@@ -158,6 +158,11 @@ def test_discovery_rule(tmp_path, monkeypatch):
     assert discover(course / "subs", cwd=course, environ={}, repository=False).file == \
         course / "dlgrade.toml"
     assert config.find(student, cwd=course) is None
+    shutil.rmtree(course / ".git")
+    (student / "dlgrade.toml").unlink()  # a link in the submission to a file outside it
+    (student / "dlgrade.toml").symlink_to(tmp_path / "elsewhere.toml")
+    (tmp_path / "elsewhere.toml").write_text("")
+    assert discover(student, cwd=student, environ={}).file is None
 
 
 @pytest.mark.parametrize("command", ["list"])

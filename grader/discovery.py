@@ -81,8 +81,10 @@ def submission_root(path: str | os.PathLike, repository: bool = True) -> Path:
 
 
 def _within(file: Path, folder: Path) -> bool:
-    f = file.resolve()
-    return f == folder or folder in f.parents
+    """Whether ``file`` sits in ``folder`` or below it, judged by where the file's entry is (a
+    symbolic link inside the submission that points outside it is still the submission's)."""
+    where = file.parent.resolve()
+    return where == folder or folder in where.parents
 
 
 def _candidate(folder: Path) -> Path | None:
