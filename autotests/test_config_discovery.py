@@ -163,6 +163,10 @@ def test_discovery_rule(tmp_path, monkeypatch):
     (student / "dlgrade.toml").symlink_to(tmp_path / "elsewhere.toml")
     (tmp_path / "elsewhere.toml").write_text("")
     assert discover(student, cwd=student, environ={}).file is None
+    (student / "dlgrade.toml").unlink()  # a student's broken pyproject.toml stops nothing
+    (student / "pyproject.toml").write_text("[tool.dlgrade\nperf = ")
+    found = discover(student, cwd=student, environ={})
+    assert found.file is None and found.ignored == ()
 
 
 @pytest.mark.parametrize("command", ["list"])

@@ -96,6 +96,22 @@ def _candidate(folder: Path) -> Path | None:
     return None
 
 
+def _ignored_candidate(folder: Path) -> Path | None:
+    """:func:`_candidate` for a folder of the submission: only named in the notice, so a file the
+    student controls is never parsed beyond 1 MiB and never stops the run (a broken
+    ``pyproject.toml`` is just a project's own business)."""
+    if (folder / "dlgrade.toml").is_file():
+        return folder / "dlgrade.toml"
+    pyproject = folder / "pyproject.toml"
+    try:
+        if pyproject.is_file() and pyproject.stat().st_size <= 2**20 and \
+                _has_tool_table(pyproject):
+            return pyproject
+    except (ConfigError, OSError, RecursionError, ValueError):
+        pass
+    return None
+
+
 def discover(path: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None,
              explicit: str | os.PathLike | None = None, environ: dict | None = None,
              repository: bool = True) -> Found:
@@ -129,12 +145,14 @@ def discover(path: str | os.PathLike | None = None, cwd: str | os.PathLike | Non
         return Found(file, origin)
     ignored = []
     for place in dict.fromkeys(p for p in (here.resolve(), folder) if p is not None):
-        found = _candidate(place)
-        if found is not None and root is not None and _within(found, root):
-            ignored.append(found)
+        if root is not None and (place == root or root in place.parents):
+            found = _ignored_candidate(place)
+            if found is not None:
+                ignored.append(found)
     if config.PACKAGED.is_file():
         return Found(config.PACKAGED, "packaged", tuple(ignored))
-    found = _candidate(here)
-    if found is not None and not (root is not None and _within(found, root)):
+    inside = root is not None and _within(here / "dlgrade.toml", root)
+    found = None if inside else _candidate(here)
+    if found is not None:
         return Found(found, "working directory", tuple(ignored))
     return Found(None, "built-in", tuple(ignored))

@@ -85,7 +85,9 @@ class DlgradeGrade(NbGraderPreprocessor):
     def _grade(self, nb: NotebookNode, name: str, exercise: str, seed, perf: bool,
                device: str) -> dict:
         """dlgrade's JSON report (contract section 4) for ``exercise`` on the notebook ``nb``, or
-        ``{"_error": message}`` when the grader itself failed."""
+        ``{"_error": message}`` when the test cell names an exercise this dlgrade does not have.
+        A failure of the grader itself is an ``error`` of the checks in the report (0 points),
+        and is logged."""
         import secrets
 
         import nbformat
@@ -131,7 +133,10 @@ def cell_points(result: runtime.CellResult, max_points: float) -> float:
 
     The cell's points were the checks' points when the notebook was built; should the two differ
     (the installed dlgrade changed a check's points since), the cell gets the same fraction of its
-    own points that dlgrade gave. A verdict with no points to give (an error) scores 0.
+    own points that dlgrade gave. When dlgrade has no points to give: a failed verdict (an error,
+    an unknown exercise) scores 0; checks that were all skipped (not applicable here) give the
+    cell's points, as on nbgrader's kernel path (``dlgrade nbgrader build`` leaves such checks out
+    of the notebook when it probes the reference solution).
     """
     if result.max_score <= 0:
         return 0.0 if not result.passed else float(max_points)
