@@ -76,6 +76,25 @@ _WRITE_FILE, _TRUNCATE = 1 << 1, 1 << 14
 _WRITE_RIGHTS = {1: 0b1_1111_1111_0010, 2: 0b11_1111_1111_0010, 3: 0b111_1111_1111_0010}
 
 
+#: The one line every check of an exercise reports where writes cannot be confined.
+NO_LANDLOCK = ("writes cannot be confined: this kernel has no Landlock (Linux >= 5.13 with "
+               "landlock among its security modules), so dlgrade does not run student code; a "
+               "course that accepts unconfined writes sets `[limits] confine_writes = false` in "
+               "dlgrade.toml (docs/security.md, class 1)")
+
+
+def landlock_abi() -> int:
+    """The Landlock ABI version this kernel offers (1: Linux 5.13, ...), 0 where it has none
+    (older kernel, Landlock not enabled, not Linux)."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - not Linux
+        return 0
+    libc.syscall.restype = ctypes.c_long
+    return max(0, int(libc.syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))))
+
+
 def confine_writes(writable: list[str]) -> int:
     """Allow this process (and its children, for good) to change the file system only beneath
     the folders ``writable`` and to write ``/dev/null``, through Landlock; reading stays allowed.
