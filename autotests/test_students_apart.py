@@ -43,7 +43,8 @@ def where():
 GRADER_B = r'''
 import json, sys
 from grader.runner.process import Limits, StudentProcess
-p = StudentProcess(sys.argv[1], "numpy", limits=Limits(call_timeout_s=60, budget_s=600))
+p = StudentProcess(sys.argv[1], "numpy", limits=Limits(call_timeout_s=60, budget_s=600,
+                                                      run_as=sys.argv[2]))
 p.start()
 (res,) = p.calls_batch([{"fn": "where", "args": [], "kwargs": {}}])
 print(json.dumps(res["value"]), flush=True)
@@ -107,7 +108,8 @@ def _call(proc, fn, *args):
 def test_a_student_cannot_reach_another_student_graded_at_the_same_time(tmp_path):
     from grader.runner.process import Limits, StudentProcess
     victim = _student(tmp_path / "b", "ex01_sigmoid.py", VICTIM)
-    grader_b = subprocess.Popen([sys.executable, "-c", GRADER_B, victim], stdin=subprocess.PIPE,
+    grader_b = subprocess.Popen([sys.executable, "-c", GRADER_B, victim, "nobody"],
+                                stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True,
                                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
     try:
@@ -126,6 +128,40 @@ def test_a_student_cannot_reach_another_student_graded_at_the_same_time(tmp_path
         # Student B runs on, unstopped, its files intact.
         assert psutil.Process(pid_b).status() not in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE)
         assert os.stat(scratch_b).st_uid == uid_b and os.stat(scratch_b).st_mode & 0o777 == 0o700
+    finally:
+        grader_b.stdin.close()
+        grader_b.wait(60)
+
+
+def _landlock_abi() -> int:
+    from grader.runner import confine
+    return confine.landlock_abi()
+
+
+@pytest.mark.skipif(_landlock_abi() < 6, reason="Landlock signal scoping needs Linux >= 6.12")
+def test_students_under_one_uid_still_cannot_signal_or_trace_each_other(tmp_path):
+    """No uid separation (``run_as = ""``: what a non-root grader gives every student): each
+    student process is still in a Landlock domain of its own, which refuses signals, ptrace and
+    /proc/<pid>/mem across domains. What one uid does not keep apart - the environment block
+    (the grader's allow-list, no secret), the priority, the scratch files - is documented."""
+    from grader.runner.process import Limits, StudentProcess
+    victim = _student(tmp_path / "b", "ex01_sigmoid.py", VICTIM)
+    grader_b = subprocess.Popen([sys.executable, "-c", GRADER_B, victim, ""],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        pid_b, scratch_b, uid_b = json.loads(grader_b.stdout.readline())
+        proc = StudentProcess(_student(tmp_path / "a", "ex01_sigmoid.py", ATTACKER), "numpy",
+                              limits=Limits(call_timeout_s=60, budget_s=120, run_as=""))
+        proc.start()
+        try:
+            assert _call(proc, "me") == uid_b
+            out = _call(proc, "attack", pid_b, scratch_b)
+        finally:
+            proc.close()
+        refused = {k: out[k] for k in ("probe", "mem", "ptrace", "sigstop", "sigkill")}
+        assert set(refused.values()) == {"PermissionError"}, out
+        assert psutil.Process(pid_b).status() not in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE)
     finally:
         grader_b.stdin.close()
         grader_b.wait(60)
