@@ -189,8 +189,12 @@ def test_a_child_process_cannot_be_forked(numpy_student):
 BROKEN_BAN = r"""
 import os, sys
 from grader.runner import sandbox
-if sys.argv[1] == "no-seccomp":
+if sys.argv[1].startswith("no-seccomp"):
     sandbox._seccomp_refuse_clone = lambda: False  # as where libseccomp.so.2 is missing
+if sys.argv[1] == "no-seccomp-unprivileged":  # a non-root grader: the kernel's limit alone
+    os.setgroups([])
+    os.setresgid(60998, 60998, 60998)
+    os.setresuid(60998, 60998, 60998)
 try:
     sandbox.forbid_threads()
     print("banned")
@@ -203,7 +207,8 @@ except sandbox.SandboxFailure as exc:
 def test_no_thread_ban_fails_closed_under_root(tmp_path):
     """Root ignores RLIMIT_NPROC; without the seccomp layer a thread still starts, so
     forbid_threads refuses to let student code run (SandboxFailure with the documented line,
-    which the grader reports on every check). With seccomp, the ban holds as root too."""
+    which the grader reports on every check). With seccomp, the ban holds as root too; as a
+    non-root user (what a non-root grader's student is) the kernel's limit alone holds it."""
     import subprocess
     import sys
 
@@ -212,6 +217,7 @@ def test_no_thread_ban_fails_closed_under_root(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = {mode: subprocess.run([sys.executable, "-c", BROKEN_BAN, mode], capture_output=True,
                                 text=True, env=env, timeout=60).stdout.strip()
-           for mode in ("no-seccomp", "seccomp")}
+           for mode in ("no-seccomp", "seccomp", "no-seccomp-unprivileged")}
     assert out["no-seccomp"] == "refused: " + sandbox.NO_THREAD_BAN, out
     assert out["seccomp"] == "banned", out
+    assert out["no-seccomp-unprivileged"] == "banned", out  # RLIMIT_NPROC = 0 holds for non-root
