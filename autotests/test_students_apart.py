@@ -194,10 +194,13 @@ def test_uid_leases_are_exclusive_and_freed_when_the_holder_dies():
         assert c.returncode != 0 and "every uid of the range" in c.stderr, c.stderr
         a.kill()  # a grader killed mid-grading: its lease is free again
         a.wait()
+        # ... and a process left running under that uid is ended before the uid is reused
+        stray = subprocess.Popen(["sleep", "600"], user=uid_a, group=uid_a, extra_groups=[])
         c, uid_c = _leaser(first, first + 1)
         c.kill()
         c.wait()
         assert uid_c == uid_a
+        assert stray.wait(10) == -9
     finally:
         for p in (a, b):
             p.kill()

@@ -234,12 +234,16 @@ def lease_uid(first: int, last: int) -> int:
 
 
 def _kill_processes_of(uid: int) -> None:
-    """SIGKILL every process whose real uid is ``uid`` (left over by an earlier lease holder)."""
+    """SIGKILL every process whose real uid is ``uid`` (left over by an earlier lease holder).
+    Read from ``/proc/<pid>/status``: a student process is not dumpable, so its ``/proc`` folder
+    belongs to root whatever its uid."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            if os.stat(f"/proc/{entry.name}").st_uid == uid:
+            with open(f"/proc/{entry.name}/status", "rb") as fh:
+                line = next((ln for ln in fh if ln.startswith(b"Uid:")), b"")
+            if line and int(line.split()[1]) == uid:
                 os.kill(int(entry.name), signal.SIGKILL)
-        except OSError:
+        except (OSError, ValueError, IndexError):
             continue
