@@ -6,7 +6,9 @@ as data. It never imports the grader's exercises, checks or oracles, and refuses
 (and of the libraries an exercise forbids) once the student's code may run.
 
 Protocol (each message one ``Connection.send_bytes`` of an encoded dict):
-  worker -> grader  ``{"ready": True}`` or ``{"error": {...}}`` after importing the module;
+  worker -> grader  ``{"ready": True}`` or ``{"error": {...}}`` after importing the module, or
+                    ``{"sandbox": reason}`` instead when the sandbox could not be set up (no
+                    student code ran: :mod:`grader.runner.sandbox`);
   grader -> worker  ``{"op": "calls", "calls": [{"fn", "args", "kwargs", "inputs"}...]}``;
   worker -> grader  ``{"results": [{"ok": True, "value": ..., "inputs": ...} | {"ok": False,
                     "error": {...}}, ...]}`` (stops at the first error);
