@@ -280,6 +280,17 @@ def _limits(base: Limits, table: dict, label: str) -> Limits:
             raise ConfigError(f"{label} confine_writes must be true or false, "
                               f"got {table['confine_writes']!r}")
         changes["confine_writes"] = table["confine_writes"]
+    if "uid_range" in table:  # uids leased per grading process under root (security.md, class 2)
+        value = table["uid_range"]
+        if value == []:
+            changes["uid_range"] = ()
+        elif isinstance(value, list) and len(value) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value) \
+                and 0 < value[0] <= value[1] < 2**31 - 1:
+            changes["uid_range"] = (value[0], value[1])
+        else:
+            raise ConfigError(f"{label} uid_range must be [first, last] with 0 < first <= last "
+                              f"(or [] to run every student as run_as), got {value!r}")
     if "budget_s" in changes or "call_timeout_s" in changes:
         merged = dataclasses.replace(base, **changes)
         if merged.budget_s < merged.call_timeout_s:
