@@ -12,7 +12,7 @@ table with ``tool.dlgrade``)::
     call_timeout_s = 20        # seconds one batch of calls may take
     budget_s = 90              # seconds all calls of one exercise may take
     memory_mb = 2048           # address space the student's code may add
-    confine_writes = false     # true: Landlock, writes only in the scratch folder (Linux >= 5.13)
+    confine_writes = true      # default; false: no Landlock write confinement (docs/security.md)
     cpu_s = 120                # CPU seconds of the student process
     file_mb = 1                # largest file (and captured output) it may write
 
