@@ -99,7 +99,7 @@ def surveyed():
     shared = tmp / "shared"
     shared.mkdir()
     os.chmod(shared, 0o777)
-    limits = Limits(call_timeout_s=10, budget_s=20)
+    limits = Limits(call_timeout_s=10, budget_s=20, writable_extra=(str(shared),))
     proc = StudentProcess(str(_survey_module(tmp, shared / "survey.json")), "numpy",
                           blocked=("torch", "scipy"), limits=limits)
     proc.start()
@@ -116,7 +116,7 @@ def test_student_process_holds_no_oracle_and_no_grader_state(surveyed):
     facts, *_ = surveyed
     # Only the runner is loaded: no exercise spec, check, engine or solution.
     allowed = {"grader.runner", "grader.runner.worker", "grader.runner.codec", "grader.runner.timing",
-               "grader.runner.guard", "grader.runner.confine"}
+               "grader.runner.guard", "grader.runner.confine", "grader.runner.sandbox"}
     assert set(facts["grader_modules"]) <= allowed, facts["grader_modules"]
     assert facts["oracles"] == []
     # multiprocessing re-imports the parent's __main__ in every child unless it is hidden while
@@ -149,13 +149,19 @@ def test_student_process_limits_and_sandbox(surveyed):
     assert facts["limits"]["CPU"] == limits.cpu_seconds
     assert facts["limits"]["CORE"] == 0
     assert limits.memory_bytes < facts["limits"]["AS"] < limits.memory_bytes + 8 * 1024**3
-    assert facts["limits"]["NPROC"] >= limits.processes  # the user's tasks + Limits.processes
+    assert facts["limits"]["NPROC"] == 0  # no thread or process may start (class 4)
     assert facts["no_new_privs"] == "1"  # setuid programs (sudo) grant nothing
     assert facts["pdeathsig"] == int(signal.SIGKILL)
     if student_runs_as_other_user():
         import pwd
-        nobody = pwd.getpwnam("nobody")
-        assert facts["uid"] == [nobody.pw_uid] * 3 and facts["gid"] == [nobody.pw_gid] * 3
+
+        from grader.runner import limits as leases
+        first, last = limits.uid_range
+        uid = facts["uid"][0]  # this grading process's leased uid, the gid the same number
+        assert first <= uid <= last and leases._LEASE[1] == uid
+        assert facts["uid"] == [uid] * 3 and facts["gid"] == [uid] * 3
+        with pytest.raises(KeyError):
+            pwd.getpwuid(uid)  # no account owns it
         assert facts["groups"] == []
         # The solutions folder is covered by an empty file system in the student's mount
         # namespace (or, where the kernel refuses, unreadable by permission at least).

@@ -134,9 +134,35 @@ def attempts():
 '''
 
 
-def test_writes_outside_the_scratch_folder_are_refused(tmp_path):
+#: The grader's own user for the student (``run_as=""``): only Landlock stands between the
+#: student and every file that user may write. Writes stay confined by default.
+SAME_USER = Limits(call_timeout_s=20, budget_s=40, run_as="")
+
+
+def _needs_landlock():
     if not _landlock_abi():
         pytest.skip("no Landlock in this kernel (Linux < 5.13 or disabled)")
+
+
+def _run_student(path: Path, fn: str = "attempts", limits: Limits = SAME_USER):
+    proc = StudentProcess(str(path), "numpy", limits=limits)
+    proc.start()
+    try:
+        return _call(proc, fn)
+    finally:
+        proc.close()
+
+
+def ESCAPE_PLANTS() -> list[Path]:
+    """The two files ESCAPE plants in this Python installation (if it can)."""
+    import site
+    return [Path(site.getsitepackages()[0], "zz_dlgrade_escape.pth"),
+            Path(os.path.dirname(os.__file__), "__pycache__", "zz_escape.pyc")]
+
+
+def test_writes_outside_the_scratch_folder_are_refused(tmp_path):
+    _needs_landlock()
+    assert Limits().confine_writes  # the default
     repo = tmp_path / "repo"
     repo.mkdir()
     files = {repo / "dlgrade.toml": b"[limits]\n", repo / "pyproject.toml": b"[project]\n",
@@ -146,18 +172,190 @@ def test_writes_outside_the_scratch_folder_are_refused(tmp_path):
         f.write_bytes(data)
     student = _student(repo, "ex01_sigmoid.py",
                        ESCAPE.replace("TARGETS", repr([str(f) for f in files])))
-    # run_as="": the student keeps the grader's user, who may write all these files itself.
-    proc = StudentProcess(str(student), "numpy", limits=Limits(call_timeout_s=20, budget_s=40,
-                                                               run_as="", confine_writes=True))
-    proc.start()
     try:
-        out = _call(proc, "attempts")
-    finally:
-        proc.close()
+        out = _run_student(student)
+    finally:  # never leave a payload in this environment, whatever happened
+        planted = [p for p in ESCAPE_PLANTS() if p.exists()]
+        for p in planted:
+            p.unlink()
     assert set(out.values()) == {"PermissionError"}, out
     for f, data in files.items():
         assert f.read_bytes() == data, f
-    assert not any(Path(p).exists() for p in out if p.endswith((".pth", ".pyc")))
+    assert planted == []
+
+
+CI_WRITER = r'''
+import os
+
+
+def attempts():
+    """Append to the files a GitHub runner reads after this step (the paths guessed)."""
+    lines = {"GITHUB_ENV": "PYTHONPATH=/tmp/evil\nLD_PRELOAD=/tmp/evil.so\n",
+             "GITHUB_PATH": "/tmp/evil-bin\n",
+             "GITHUB_OUTPUT": "score=100\n",
+             "GITHUB_STEP_SUMMARY": "## 100 / 100 points\n"}
+    out = {}
+    for name, text in lines.items():
+        try:
+            with open(CI[name], "a") as fh:
+                fh.write(text)
+            out[name] = "written"
+        except OSError as exc:
+            out[name] = type(exc).__name__
+    return out
+'''
+
+
+def _runner_env_file(path: Path) -> dict:
+    """KEY=VALUE lines of a $GITHUB_ENV-style file, as the runner reads them for later steps."""
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def test_ci_files_written_by_the_student_do_not_reach_a_later_step(tmp_path):
+    _needs_landlock()
+    ci = tmp_path / "_runner_file_commands"
+    ci.mkdir()
+    paths = {name: ci / name.lower() for name in
+             ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")}
+    for p in paths.values():
+        p.write_text("")
+    student = _student(tmp_path, "ex01_sigmoid.py",
+                       f"CI = {({k: str(v) for k, v in paths.items()})!r}\n" + CI_WRITER)
+    out = _run_student(student)
+    assert set(out.values()) == {"PermissionError"}, out
+    # The later step: what the runner would export, prepend to PATH, output and summarise.
+    assert _runner_env_file(paths["GITHUB_ENV"]) == {}
+    assert all(p.read_text() == "" for p in paths.values())
+
+
+PY_ENV_WRITER = r'''
+import importlib.util, marshal, os, struct
+
+
+def attempts():
+    """Plant code that a later step's Python runs: a .pth and sitecustomize in site-packages,
+    and a forged bytecode cache for a module the later step imports (its header matches the
+    real source, so the interpreter would trust it)."""
+    payload = f"import os; open({MARKER!r}, 'w').write('ran')"
+    out = {}
+    src = os.path.join(LIB, "helper.py")
+    st = os.stat(src)
+    pyc = importlib.util.cache_from_source(src)
+    code = compile(payload + "\nVALUE = 'forged'\n", src, "exec")
+    forged = importlib.util.MAGIC_NUMBER + struct.pack("<III", 0, int(st.st_mtime) & 0xFFFFFFFF,
+                                                      st.st_size & 0xFFFFFFFF) + marshal.dumps(code)
+    targets = {os.path.join(SITE, NAME + ".pth"): payload + "\n",
+               os.path.join(SITE, "sitecustomize.py"): payload + "\n",
+               pyc: forged}
+    for path, data in targets.items():
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as fh:
+                fh.write(data.encode() if isinstance(data, str) else data)
+            out[path] = "written"
+        except OSError as exc:
+            out[path] = type(exc).__name__
+    return out
+'''
+
+
+def test_python_environment_changes_do_not_reach_a_later_step(tmp_path):
+    """A .pth or sitecustomize in site-packages, a forged __pycache__ entry: the next Python of
+    the job would run them. They are refused, and the later step runs clean."""
+    _needs_landlock()
+    import subprocess
+    import sys
+    import sysconfig
+    import uuid
+    site = sysconfig.get_paths()["purelib"]
+    name = "zz_dlgrade_escape_" + uuid.uuid4().hex[:8]
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "helper.py").write_text("VALUE = 'genuine'\n")
+    marker = tmp_path / "payload_ran"
+    student = _student(tmp_path, "ex01_sigmoid.py",
+                       f"SITE, NAME, LIB, MARKER = {site!r}, {name!r}, {str(lib)!r}, "
+                       f"{str(marker)!r}\n" + PY_ENV_WRITER)
+    planted = [Path(site, name + ".pth"), Path(site, "sitecustomize.py")]
+    existed = {p: p.exists() for p in planted}
+    try:
+        out = _run_student(student)
+        later = subprocess.run([sys.executable, "-c", "import helper; print(helper.VALUE)"],
+                               capture_output=True, text=True, timeout=60,
+                               env={**os.environ, "PYTHONPATH": str(lib)})
+    finally:  # never leave a payload in this environment, whatever happened
+        for p in planted:
+            if p.exists() and not existed[p]:
+                p.unlink()
+    assert set(out.values()) == {"PermissionError"}, out
+    assert later.stdout.strip() == "genuine", later.stdout + later.stderr
+    assert not marker.exists(), "the planted code ran in a later step"
+
+
+CONFIG_WRITER = r'''
+import os
+
+
+def attempts():
+    """Give the course's checks the points it wants, and replace a later exercise's file."""
+    out = {}
+    for path, text in ((COURSE, "[exercises.ex02]\npoints = { affine_forward_values = 0 }\n"),
+                       (LATER, "def affine_forward(x, w, b):\n    return 'forged'\n")):
+        try:
+            with open(path, "w") as fh:
+                fh.write(text)
+            out[path] = "written"
+        except OSError as exc:
+            out[path] = type(exc).__name__
+    return out
+'''
+
+
+def test_course_configuration_and_a_later_exercise_are_unchanged(tmp_path):
+    """The graded folder's dlgrade.toml and the next exercise's file, rewritten by ex01's student
+    process: refused; the later exercise is then graded from the student's genuine file."""
+    _needs_landlock()
+    from conftest import ROOT
+    from grader import config
+    from grader.engine import Options, grade_exercise
+    from grader.exercises import resolve
+    repo = tmp_path / "repo"
+    (repo / "exercises").mkdir(parents=True)
+    course = repo / "dlgrade.toml"
+    course.write_text("[limits]\ncall_timeout_s = 30\n")
+    later = repo / "exercises" / "ex02_backprop.py"
+    later.write_bytes((ROOT / "solutions" / "ex02_backprop.py").read_bytes())
+    before = {p: p.read_bytes() for p in (course, later)}
+    student = _student(repo / "exercises", "ex01_sigmoid.py",
+                       f"COURSE, LATER = {str(course)!r}, {str(later)!r}\n" + CONFIG_WRITER)
+    out = _run_student(student)
+    assert set(out.values()) == {"PermissionError"}, out
+    assert {p: p.read_bytes() for p in before} == before
+    assert config.load(course).limits["ex02"].call_timeout_s == 30
+    result = grade_exercise(resolve("ex02"), repo, Options(seed=1, perf=False, limits=SAME_USER))
+    assert result.score == result.max_score > 0
+
+
+def test_no_landlock_fails_closed(tmp_path, monkeypatch):
+    """Where the kernel has no Landlock, no student code runs: every check is an error with the
+    one documented line (and a course that opts out is graded as before)."""
+    from conftest import ROOT
+    from grader import engine
+    from grader.exercises import resolve
+    from grader.runner import confine
+    monkeypatch.setattr(confine, "landlock_abi", lambda: 0)
+    result = engine.grade_exercise(resolve("ex01"), ROOT / "solutions",
+                                   engine.Options(seed=1, perf=False, limits=SAME_USER))
+    assert result.score == 0
+    messages = {c.name: (c.status, c.message) for c in result.checks}
+    assert messages["sigmoid_values"][0] == "error", messages
+    assert messages["sigmoid_values"][1].startswith(confine.NO_LANDLOCK), messages
+    assert "confine_writes = false" in confine.NO_LANDLOCK
+    import dataclasses
+    opted_out = dataclasses.replace(SAME_USER, confine_writes=False)
+    result = engine.grade_exercise(resolve("ex01"), ROOT / "solutions",
+                                   engine.Options(seed=1, perf=False, limits=opted_out))
+    assert result.score == result.max_score
 
 
 def _landlock_abi() -> int:
@@ -167,12 +365,12 @@ def _landlock_abi() -> int:
     return max(0, libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
 
 
-def test_a_course_turns_write_confinement_on_in_its_configuration(tmp_path):
+def test_a_course_turns_write_confinement_off_in_its_configuration(tmp_path):
     from grader import config
     course = tmp_path / "dlgrade.toml"
-    course.write_text("[limits]\nconfine_writes = true\n")
-    assert all(lim.confine_writes for lim in config.load(course).limits.values())
+    course.write_text("[limits]\nconfine_writes = false\n")
+    assert not any(lim.confine_writes for lim in config.load(course).limits.values())
     course.write_text("[limits]\nconfine_writes = 1\n")
     with pytest.raises(config.ConfigError, match="confine_writes must be true or false"):
         config.load(course)
-    assert not any(lim.confine_writes for lim in config.load(None).limits.values())
+    assert all(lim.confine_writes for lim in config.load(None).limits.values())

@@ -102,9 +102,10 @@ def test_a_packaged_course_configuration_comes_first(tmp_path, monkeypatch):
     (tmp_path / "repo").mkdir()
     (tmp_path / "repo" / "dlgrade.toml").write_text("[exercises.ex01]\npoints = "
                                                     "{ sigmoid_values = 100 }\n")
-    assert config.find(tmp_path / "repo", cwd=tmp_path / "repo") == tmp_path / "repo" / "dlgrade.toml"
+    (tmp_path / "alice").mkdir()
+    assert config.find(tmp_path / "alice", cwd=tmp_path / "repo") == tmp_path / "repo" / "dlgrade.toml"
     monkeypatch.setattr(config, "PACKAGED", packaged)
-    found = config.find(tmp_path / "repo", cwd=tmp_path / "repo")
+    found = config.find(tmp_path / "alice", cwd=tmp_path / "repo")
     assert found == packaged
     assert config.load(found).points == {"ex01": {"sigmoid_values": 5.0}}
 

@@ -6,6 +6,7 @@
   once in a separate process and fail with dlgrade's message (a few seconds);
 * pipeline (ex01, default suite, ~25 s): build -> ``nbgrader generate_assignment`` -> submissions
   -> ``nbgrader autograde`` -> ``nbgrader export`` -> ``nbgrader generate_feedback``;
+* dlgrade's autograde (no kernel): test_nbgrader_autograde.py;
 * the same pipeline over every registered exercise is marked slow (minutes: the torch exercises'
   checks dominate).
 """
@@ -431,3 +432,4 @@ def test_every_exercise_through_nbgrader(tmp_path):
         full = course_points(course, name)
         assert g[(name, "alice")] == (full, full), f"{ex.id}: the solution lost points"
         assert g[(name, "bob")] == (0.0, full), f"{ex.id}: the unsolved notebook scored"
+

@@ -245,16 +245,18 @@ def _write(path, text):
     return path
 
 
-def test_config_is_looked_for_in_cwd_and_never_in_a_submission_graded_from_outside(tmp_path):
+def test_config_is_looked_for_in_cwd_and_never_in_a_submission(tmp_path):
+    """The working directory's file counts only outside the graded submission (the full rule and
+    its attacks: test_config_discovery.py)."""
     from grader.config import find
     course, student = tmp_path / "course", tmp_path / "student"
     course.mkdir(), student.mkdir()
     assert find(student, cwd=course) is None
     _write(student / "dlgrade.toml", "perf = false\n")
     assert find(student, cwd=course) is None                          # graded from outside
-    assert find(student, cwd=student) == student / "dlgrade.toml"     # the student's own run
+    assert find(student, cwd=student) is None                         # the student's own run
     (student / "exercises").mkdir()
-    assert find(student, cwd=student / "exercises") == student / "dlgrade.toml"
+    assert find(student, cwd=student / "exercises") is None
     _write(course / "pyproject.toml", "[project]\nname = 'x'\n")          # no [tool.dlgrade]
     assert find(student, cwd=course) is None
     _write(course / "pyproject.toml", "[tool.dlgrade]\nperf = true\n")
@@ -321,10 +323,17 @@ def test_config_errors_are_one_line(tmp_path, text, message):
     assert str(file) in str(info.value)
 
 
+def _student_folder(tmp_path):
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "ex01_sigmoid.py").write_text((ROOT / "solutions" / "ex01_sigmoid.py").read_text())
+    return str(student)
+
+
 def test_cli_reports_a_corrupt_config_and_exits_2(tmp_path):
     _write(tmp_path / "dlgrade.toml", "[exercises.ex01]\npoints = { performance = 'two' }\n")
-    (tmp_path / "ex01_sigmoid.py").write_text((ROOT / "solutions" / "ex01_sigmoid.py").read_text())
-    out = subprocess.run([sys.executable, "-m", "grader.cli", "check", "ex01"], cwd=tmp_path,
+    out = subprocess.run([sys.executable, "-m", "grader.cli", "check", "ex01", "--path",
+                          _student_folder(tmp_path)], cwd=tmp_path,
                          capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 2
@@ -335,9 +344,8 @@ def test_cli_reports_a_corrupt_config_and_exits_2(tmp_path):
 def test_cli_applies_the_config(tmp_path):
     _write(tmp_path / "dlgrade.toml", "perf = false\n[exercises.ex01]\npoints = { stability = 5 }\n"
            "[exercises.ex06]\nmemory_mb = 4096\n")   # an exercise not graded here is fine
-    (tmp_path / "ex01_sigmoid.py").write_text((ROOT / "solutions" / "ex01_sigmoid.py").read_text())
     out = subprocess.run([sys.executable, "-m", "grader.cli", "check", "ex01", "--seed", "1",
-                          "--json", "-"], cwd=tmp_path, capture_output=True, text=True,
+                          "--path", _student_folder(tmp_path), "--json", "-"], cwd=tmp_path, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr
     import json

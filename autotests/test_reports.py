@@ -239,11 +239,12 @@ def test_gradescope_leaderboard_when_the_course_asks(tmp_path, gradescope_schema
     passing performance check, the value being what that check measured (its ``metrics`` in the
     JSON report), lower is better."""
     repo = _repo(tmp_path, "lb", (ROOT / "solutions" / "ex01_sigmoid.py").read_text())
-    (repo / "dlgrade.toml").write_text("[gradescope]\nleaderboard = true\n")
+    course = tmp_path / "course.toml"  # the course's file: one in the repository is ignored
+    course.write_text("[gradescope]\nleaderboard = true\n")
     env = {k: v for k, v in os.environ.items()
            if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT")}
     proc = subprocess.run([*DLGRADE, "check", "ex01", "--seed", "5", "--json", "r.json",
-                           "--gradescope", "gs.json"], cwd=repo, capture_output=True, text=True,
+                           "--gradescope", "gs.json", "--config", str(course)], cwd=repo, capture_output=True, text=True,
                           env=env, timeout=300)
     assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
     data = json.loads((repo / "gs.json").read_text())

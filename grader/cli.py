@@ -129,8 +129,12 @@ def _exit(code: int) -> None:
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
               show_default=True, help="Device of the torch exercises' checks.")
 @click.option("--no-perf", is_flag=True, help="Skip the performance checks.")
+@click.option("--config", "config_path", default=None, metavar="FILE",
+              help="The course configuration (dlgrade.toml or pyproject.toml); default: "
+                   "$DLGRADE_CONFIG, the packaged one, or the working directory's when it is not "
+                   "inside the graded submission.")
 def check(exercise_ids, all_, path, seed, json_path, junit_path, gradescope_path, device,
-          no_perf) -> None:
+          no_perf, config_path) -> None:
     """Grade EXERCISE_IDS (ex04, ex4, 4 or dropout) of the submission at --path."""
     to_stdout = json_path == "-"
     console = Console(stderr=to_stdout, highlight=False,
@@ -150,9 +154,11 @@ def check(exercise_ids, all_, path, seed, json_path, junit_path, gradescope_path
                 raise UsageFailure(f"cannot write the report to {target}: "
                                    f"{parent} is not a writable folder")
     from grader.config import ConfigError
-    from grader.config import apply as apply_config, find as find_config, load as load_config
-    try:  # the course configuration: dlgrade.toml or [tool.dlgrade] (cwd first, then --path)
-        course = load_config(find_config(path))  # validated against every exercise
+    from grader.config import apply as apply_config, load as load_config
+    from grader.discovery import discover
+    try:  # the course configuration: never one inside the graded submission (grader/discovery.py)
+        found = discover(path, explicit=config_path)
+        course = load_config(found.file)  # validated against every exercise
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
     exercises = apply_config(course, exercises)
@@ -172,6 +178,8 @@ def check(exercise_ids, all_, path, seed, json_path, junit_path, gradescope_path
         seed = secrets.randbelow(2**31)
     console.print(f"dlgrade {__version__}: grading {', '.join(e.id for e in exercises)} "
                   f"in {path} with seed {seed} on {dev}")
+    if found.file is not None or found.ignored:
+        console.print(found.notice(), markup=False, soft_wrap=True)
     from grader.engine import Options, grade
     from grader.report.terminal import print_report
 
@@ -215,17 +223,21 @@ def check(exercise_ids, all_, path, seed, json_path, junit_path, gradescope_path
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
               show_default=True, help="Count points as `dlgrade check --device` would.")
 @click.option("--no-perf", is_flag=True, help="Count points as `dlgrade check --no-perf` would.")
-def list_(path, device, no_perf) -> None:
+@click.option("--config", "config_path", default=None, metavar="FILE",
+              help="The course configuration, as `dlgrade check --config`.")
+def list_(path, device, no_perf, config_path) -> None:
     """List the exercises, their points (as `dlgrade check` counts them) and their files."""
     from rich import box
     from rich.table import Table
     from grader.config import ConfigError
-    from grader.config import apply as apply_config, find as find_config, load as load_config
+    from grader.config import apply as apply_config, load as load_config
+    from grader.discovery import discover
     from grader.files import locate
     from grader.exercises import all_exercises
     from grader.release import judged_points
     try:
-        course = load_config(find_config(path))
+        found = discover(path, explicit=config_path)
+        course = load_config(found.file)
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
     exercises = apply_config(course, all_exercises())
@@ -261,6 +273,8 @@ def list_(path, device, no_perf) -> None:
         note += (f"; {every - total:g} more with a GPU (--device cuda)" if perf
                  else f"; {every - total:g} points of checks not judged")
     console.print(note, markup=False, soft_wrap=False)
+    if found.file is not None or found.ignored:
+        console.print(found.notice(), markup=False, soft_wrap=True)
 
 
 @cli.command()
@@ -277,119 +291,17 @@ def skeletons(solutions, out) -> None:
         click.echo(f"wrote {f}")
 
 
-@cli.group("nbgrader")
-def nbgrader_group() -> None:
-    """Hand out the exercises as nbgrader assignments (needs `pip install dlgrade[nbgrader]`)."""
-
-
-@nbgrader_group.command("build")
-@click.argument("course_dir", type=click.Path(file_okay=False))
-@click.argument("exercise_ids", nargs=-1)
-@click.option("--solutions", default="solutions", show_default=True,
-              type=click.Path(file_okay=False), help="Folder of the reference solutions.")
-@click.option("--course-id", default="dlgrade", show_default=True,
-              help="nbgrader's CourseDirectory.course_id.")
-@click.option("--hidden", "hidden", multiple=True, metavar="[EX:]CHECK",
-              help="Hide a check's test code from students (nbgrader's hidden tests); "
-                   "EX:* hides all of an exercise's checks. Repeatable.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
-              help="Bake a fixed seed into the test cells (default: a fresh seed per grading run).")
-@click.option("--perf", is_flag=True, help="Include the performance checks.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
-              show_default=True, help="Device of the torch exercises' checks.")
-@click.option("--exchange", default=None, help="Exchange.root to write into nbgrader_config.py.")
-@click.option("--no-probe", is_flag=True,
-              help="Do not grade the reference solutions first (then checks that would be "
-                   "skipped here, e.g. CUDA checks on a CPU, are not left out).")
-def nbgrader_build(course_dir, exercise_ids, solutions, course_id, hidden, seed, perf, device,
-                   exchange, no_probe) -> None:
-    """Write COURSE_DIR/nbgrader_config.py and source/<exNN_slug>/<exNN_slug>.ipynb for
-    EXERCISE_IDS (default: every exercise)."""
-    from grader.exercises import all_exercises
-    exercises = _resolve_exercises(exercise_ids, False) if exercise_ids else all_exercises()
-    if not Path(solutions).is_dir():
-        raise UsageFailure(f"--solutions {solutions}: no such folder (run this in the dlgrade "
-                           "repository or give the folder of the reference solutions)")
-    for sel in hidden:
-        ex_part, _, check_name = sel.rpartition(":")
-        if ex_part:
-            _resolve_exercises((ex_part,), False)
-        known = {c.name for e in exercises for c in e.checks}
-        if check_name != "*" and check_name not in known:
-            raise UsageFailure(f"--hidden {sel}: no check named {check_name!r}")
-    try:
-        import nbformat  # noqa: F401
-    except ImportError:
-        raise UsageFailure("dlgrade nbgrader needs nbformat and nbgrader: "
-                           "pip install 'dlgrade[nbgrader]'") from None
-    from grader.nbgrader.build import BuildError, Options as BuildOptions, build_course
-    opts = BuildOptions(course_id=course_id, hidden=tuple(hidden), seed=seed, perf=perf,
-                        device=device, exchange=exchange, probe=not no_probe)
-    notes: list[str] = []
-    try:
-        written = build_course(course_dir, exercises, solutions, opts, notes)
-    except BuildError as exc:
-        raise UsageFailure(str(exc)) from None
-    for line in notes:
-        click.echo(line)
-    for f in written:
-        click.echo(f"wrote {f}")
-    click.echo(f"next: cd {course_dir} && nbgrader generate_assignment "
-               f"{Path(written[1]).parent.name if len(written) > 1 else 'EXNN'}")
-
-
-# CI, release and batch commands live beside their code (grader/ci.py, release.py, batch/).
+# CI, release, batch and nbgrader commands live beside their code (grader/ci.py, release.py,
+# batch/, nbgrader/commands.py).
 from grader.batch import grade_batch_command  # noqa: E402
 from grader.ci import ci_group  # noqa: E402
+from grader.nbgrader.commands import nbgrader_group  # noqa: E402
 from grader.release import release_command  # noqa: E402
 
 cli.add_command(ci_group)
 cli.add_command(release_command)
 cli.add_command(grade_batch_command)
-
-
-@nbgrader_group.command("regrade")
-@click.argument("course_dir", type=click.Path(file_okay=False, exists=True))
-@click.argument("assignment")
-@click.option("--apply", is_flag=True,
-              help="Write dlgrade's points into the gradebook as manual scores where they differ.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
-              help="Seed of the random inputs (default: the test cells' own, else fresh).")
-@click.option("--db", "db_url", default=None,
-              help="Gradebook URL (default: sqlite:///COURSE_DIR/gradebook.db).")
-def nbgrader_regrade(course_dir, assignment, apply, seed, db_url) -> None:
-    """Grade every submission of ASSIGNMENT outside any Jupyter kernel (the tamper-proof grade)
-    and compare it, test cell by test cell, with nbgrader's gradebook.
-
-    Exit status: 0 the gradebook agrees with dlgrade (or --apply made it agree); 1 some cell
-    differs; 2 wrong use."""
-    try:
-        from grader.nbgrader.gradebook import regrade
-    except ImportError:
-        raise UsageFailure("dlgrade nbgrader needs nbgrader: pip install 'dlgrade[nbgrader]'") from None
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
-    from rich.markup import escape
-
-    def progress(audit):
-        mark = "[green]agrees[/green]" if audit.agrees else "[bold red]differs[/bold red]"
-        console.print(f"{escape(audit.student)}: nbgrader {audit.nbgrader:g}, dlgrade "
-                      f"{audit.dlgrade:g} / {sum(c.max_score for c in audit.cells):g}  {mark}")
-        for c in audit.cells:
-            if not c.agrees:
-                was = "none" if c.nbgrader is None else f"{c.nbgrader:g}"
-                done = " -> written as manual score" if c.applied else ""
-                console.print(f"    {escape(c.grade_id)}: nbgrader {was}, dlgrade {c.dlgrade:g}"
-                              f"/{c.max_score:g}{done}")
-
-    try:
-        audits = regrade(course_dir, assignment, db_url=db_url, seed=seed, apply=apply,
-                         progress=progress)
-    except ValueError as exc:
-        raise UsageFailure(str(exc)) from None
-    differ = [a for a in audits if not a.agrees]
-    console.print(f"{len(audits)} submission(s) of {escape(assignment)}; {len(differ)} differ"
-                  + (" (dlgrade's points written; run `nbgrader export`)" if apply and differ else ""))
-    sys.exit(1 if differ and not apply else 0)
+cli.add_command(nbgrader_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

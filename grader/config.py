@@ -12,7 +12,7 @@ table with ``tool.dlgrade``)::
     call_timeout_s = 20        # seconds one batch of calls may take
     budget_s = 90              # seconds all calls of one exercise may take
     memory_mb = 2048           # address space the student's code may add
-    confine_writes = false     # true: Landlock, writes only in the scratch folder (Linux >= 5.13)
+    confine_writes = true      # default; false: no Landlock write confinement (docs/security.md)
     cpu_s = 120                # CPU seconds of the student process
     file_mb = 1                # largest file (and captured output) it may write
 
@@ -36,17 +36,8 @@ table with ``tool.dlgrade``)::
     setup = ["module load cuda", "source /shared/dlgrade/.venv/bin/activate"]
     python = "python"          # how a task starts Python (e.g. "apptainer exec dlgrade.sif python")
 
-Where it is looked for (:func:`find`): the current directory first, then the ``--path`` folder
-(or the folder of the ``--path`` file) *if the current directory is that folder or inside it*; in
-each, ``dlgrade.toml`` before ``pyproject.toml``; the first file found is used. A student running
-``dlgrade check`` in their repository uses the course configuration shipped there; a submission
-graded from outside (``--path submissions/alice`` from the instructor's directory) never has its
-own configuration read, so it cannot give itself points or loosen thresholds.
-
-A course configuration packaged with the grader (``grader/course/dlgrade.toml``, written into
-the wheel ``dlgrade release`` vendors into a student starter repository) comes before all of
-these: a student's CI and a student's machine grade with the course's own configuration, and no
-file in the student's repository replaces it.
+Where it is looked for: :mod:`grader.discovery` (``--config``, ``$DLGRADE_CONFIG``, the packaged
+course configuration, the working directory; never a file inside the graded submission).
 
 Every mistake is a :class:`ConfigError` with a one-line message naming the file, the table, the
 key, what was expected and what was found. Parsing uses :mod:`tomllib` (Python 3.11+, else the
@@ -135,30 +126,10 @@ class CourseConfig:
 
 
 def find(path: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None) -> Path | None:
-    """The configuration file to use, or None (see the module docstring for the order)."""
-    if PACKAGED.is_file():
-        return PACKAGED
-    here = Path(cwd) if cwd is not None else Path.cwd()
-    places = [here]
-    if path is not None:
-        p = Path(path)
-        folder = (p if p.is_dir() else p.parent).resolve()
-        # Only a tree the grader is run from inside: a submission graded from outside (an
-        # instructor's directory) never sets its own points or thresholds.
-        if folder == here.resolve() or folder in here.resolve().parents:
-            places.append(folder)
-    seen = set()
-    for folder in places:
-        key = folder.resolve()
-        if key in seen:
-            continue
-        seen.add(key)
-        if (folder / "dlgrade.toml").is_file():
-            return folder / "dlgrade.toml"
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and _has_tool_table(pyproject):
-            return pyproject
-    return None
+    """The configuration file :func:`grader.discovery.discover` chooses without ``--config`` or
+    ``$DLGRADE_CONFIG``, or None."""
+    from grader.discovery import discover
+    return discover(path, cwd, environ={}).file
 
 
 def _has_tool_table(pyproject: Path) -> bool:
@@ -309,6 +280,17 @@ def _limits(base: Limits, table: dict, label: str) -> Limits:
             raise ConfigError(f"{label} confine_writes must be true or false, "
                               f"got {table['confine_writes']!r}")
         changes["confine_writes"] = table["confine_writes"]
+    if "uid_range" in table:  # uids leased per grading process under root (security.md, class 2)
+        value = table["uid_range"]
+        if value == []:
+            changes["uid_range"] = ()
+        elif isinstance(value, list) and len(value) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value) \
+                and 0 < value[0] <= value[1] < 2**31 - 1:
+            changes["uid_range"] = (value[0], value[1])
+        else:
+            raise ConfigError(f"{label} uid_range must be [first, last] with 0 < first <= last "
+                              f"(or [] to run every student as run_as), got {value!r}")
     if "budget_s" in changes or "call_timeout_s" in changes:
         merged = dataclasses.replace(base, **changes)
         if merged.budget_s < merged.call_timeout_s:

@@ -20,7 +20,8 @@ from grader.context import Context, Forbidden, StudentRaised
 from grader.files import Refused, check_helpers, folder_of, locate, read_student_file
 from grader.report.text import bounded
 from grader.results import CheckResult, ExerciseResult, Report
-from grader.runner.process import Limits, StudentCrash, StudentImportError, StudentProcess, warm_up
+from grader.runner.process import (Limits, SandboxError, StudentCrash, StudentImportError,
+                                   StudentProcess, warm_up)
 from grader.spec import Check, Exercise, Fail, Skip
 
 
@@ -169,6 +170,8 @@ def grade_exercise(exercise: Exercise, path: str | os.PathLike, opts: Options,
                         .replace("import raised ", "", 1))
         if exc.output:
             import_error += "\n  your output:\n" + exc.output
+    except SandboxError as exc:  # no student code ran: the one line says why (fail closed)
+        import_error = exc.reason
     except StudentCrash as exc:
         import_error = f"your module could not be loaded: the student process {exc.reason}"
         if exc.output:

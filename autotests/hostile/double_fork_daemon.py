@@ -1,8 +1,9 @@
 # trick: the classic daemon: while being imported it forks, the child calls setsid and forks
 #   again and exits, so the grandchild belongs to no process group of the grader and has no
 #   parent that waits for it. The daemon sleeps 1.5 s, then overwrites the report with a forgery
-#   (by then the grader has written it) and leaves a marker. The grader, a child subreaper,
-#   inherits the orphan and ends it with the student process.
+#   (by then the grader has written it) and leaves a marker. The student process can start no
+#   process (class 4 of docs/security.md): the first fork fails with EAGAIN, which it notes; had
+#   it started, the grader, a child subreaper, would inherit the orphan and end it.
 # expect: sigmoid_values fail is wrong
 import json
 import os
@@ -13,7 +14,13 @@ import numpy as np
 _fork = getattr(os, "fo" + "rk")
 _leave = getattr(os, "_ex" + "it")
 
-if _fork() == 0:
+try:
+    _first = _fork()
+except OSError as exc:
+    _first = -1
+    with open("{{SHARED}}/refused", "w") as fh:
+        fh.write(repr(exc))
+if _first == 0:
     getattr(os, "set" + "sid")()
     if _fork() == 0:
         fd = os.open("{{SHARED}}/pids", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)

@@ -1,9 +1,10 @@
 # trick: a fork bomb while being imported: every process forks up to 20 children, each of which
 #   leaves the process group (setsid) and does the same, up to 600 processes that then sleep for
-#   a minute. RLIMIT_NPROC caps how many can start (fork fails with EAGAIN past the limit) and the
-#   clean-up ends every one of them, whatever session they moved to.
-# mode: unprivileged
+#   a minute. The student process can start no process at all (RLIMIT_NPROC = 0 and a seccomp
+#   filter on clone, as root too): every fork fails with EAGAIN, which it prints; had one
+#   started, the clean-up would end it, whatever session it moved to.
 # expect: signature error did not finish within 2 s during importing your module
+# expect: signature error fork refused: [Errno 11]
 # score: 0
 import os
 import time
@@ -12,6 +13,7 @@ _fork = getattr(os, "fo" + "rk")
 _setsid = getattr(os, "set" + "sid")
 _leave = getattr(os, "_ex" + "it")
 LOG = "{{SHARED}}/pids"
+_refused = []
 
 
 def _note():
@@ -29,7 +31,10 @@ def _spawn(depth):
             pass
         try:
             pid = _fork()
-        except OSError:
+        except OSError as exc:
+            if depth == 0 and not _refused:
+                _refused.append(exc)
+                print(f"fork refused: {exc}", flush=True)
             time.sleep(0.01)
             continue
         if pid == 0:

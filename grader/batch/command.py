@@ -88,8 +88,9 @@ def grade_batch_command(submissions_dir, jobs, csv_path, exercise_ids, reports_d
     """Grade every student folder in SUBMISSIONS_DIR; one CSV row per student.
 
     \b
-    The course configuration (dlgrade.toml or [tool.dlgrade] in the current directory, never
-    in a submission) sets points, thresholds, limits, device and [batch.slurm].
+    The course configuration ($DLGRADE_CONFIG, else dlgrade.toml or [tool.dlgrade] in the
+    current directory, never in a submission) sets points, thresholds, limits, device and
+    [batch.slurm].
     Exit status: 0 every student has a row graded by dlgrade (whatever the scores);
     1 some rows are 'grader-error' (dlgrade itself failed there: re-run);
     2 wrong usage, or Slurm refused the job array; 130 interrupted (finished rows are kept;
@@ -100,7 +101,7 @@ def grade_batch_command(submissions_dir, jobs, csv_path, exercise_ids, reports_d
     from grader.batch.rows import STATUSES
     from grader.batch.run import run_batch
     from grader.batch.spec import BatchOptions
-    from grader.config import ConfigError, apply, find, load
+    from grader.config import ConfigError, apply, load
     from grader.exercises import UnknownExercise, all_exercises, resolve
     from grader.report.terminal import neutralise
     try:
@@ -109,7 +110,10 @@ def grade_batch_command(submissions_dir, jobs, csv_path, exercise_ids, reports_d
         raise click.UsageError(exc.args[0]) from None
     chosen = list(dict.fromkeys(chosen))
     try:
-        course = load(find(None))  # the current directory only: never a submission's own file
+        from grader.discovery import discover
+        # $DLGRADE_CONFIG, the packaged one, or the current directory's unless it is inside
+        # SUBMISSIONS_DIR: never a student's own file.
+        course = load(discover(submissions_dir, repository=False).file)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     parent = Path(csv_path).resolve().parent

@@ -106,6 +106,7 @@ def regrade(course_dir: str | Path, assignment: str, *, db_url: str | None = Non
 
     from grader.engine import Options, grade
     from grader.exercises import resolve
+    from grader.runner.process import Limits
 
     course = Path(course_dir).resolve()
     url = db_url or f"sqlite:///{course / 'gradebook.db'}"
@@ -130,7 +131,8 @@ def regrade(course_dir: str | Path, assignment: str, *, db_url: str | None = Non
                     if key not in verdicts:
                         run_seed = seed if seed is not None else call["seed"]
                         opts = Options(seed=secrets.randbelow(2**31) if run_seed is None
-                                       else int(run_seed), device=call["device"], perf=call["perf"])
+                                       else int(run_seed), device=call["device"], perf=call["perf"],
+                                       limits=Limits(confine_writes=True))  # as autograde
                         if path.is_file():
                             report = grade([resolve(call["exercise"])], path, opts)
                             verdicts[key] = {c.name: c for c in report.exercises[0].checks}

@@ -19,6 +19,10 @@ cells run nothing and "pass". This step runs in nbgrader's own process right aft
 ``nbgrader generate_feedback`` shows dlgrade's messages. ``dlgrade nbgrader build`` enables the
 step in the ``nbgrader_config.py`` it writes; while the step is configured the test cells skip
 their own in-kernel grading during autograde (one grading run per notebook, not two).
+
+This step guards the *points* on nbgrader's kernel path only: the student's cells still ran in a
+kernel as the instructor, with the instructor's files and environment. The default path,
+``dlgrade nbgrader autograde`` (:mod:`grader.nbgrader.autograde`), runs no student code in a kernel.
 """
 from __future__ import annotations
 

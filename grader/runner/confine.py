@@ -72,14 +72,40 @@ def grader_environment_swapped():
 # Landlock (Linux >= 5.13): x86_64/aarch64 syscall numbers and the file-system access rights.
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
 _WRITE_FILE, _TRUNCATE = 1 << 1, 1 << 14
+#: Scopes (ABI 6, Linux 6.12): no signal to, no abstract-socket connection with, a process outside
+#: the student process's own Landlock domain (the grader, the fork server, another student).
+_SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 #: Rights that change the file system, by Landlock ABI version (1: 5.13, 2: REFER, 3: TRUNCATE).
 _WRITE_RIGHTS = {1: 0b1_1111_1111_0010, 2: 0b11_1111_1111_0010, 3: 0b111_1111_1111_0010}
+
+
+#: The one line every check of an exercise reports where writes cannot be confined.
+NO_LANDLOCK = ("writes cannot be confined: this kernel has no Landlock (Linux >= 5.13 with "
+               "landlock among its security modules), so dlgrade does not run student code; a "
+               "course that accepts unconfined writes sets `[limits] confine_writes = false` in "
+               "dlgrade.toml (docs/security.md, class 1)")
+
+
+def landlock_abi() -> int:
+    """The Landlock ABI version this kernel offers (1: Linux 5.13, ...), 0 where it has none
+    (older kernel, Landlock not enabled, not Linux)."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - not Linux
+        return 0
+    libc.syscall.restype = ctypes.c_long
+    return max(0, int(libc.syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))))
 
 
 def confine_writes(writable: list[str]) -> int:
     """Allow this process (and its children, for good) to change the file system only beneath
     the folders ``writable`` and to write ``/dev/null``, through Landlock; reading stays allowed.
     Files opened before (the captured output) stay writable. Call after ``no_new_privs``.
+    Landlock also keeps the process from tracing (``ptrace``, ``/proc/<pid>/mem``) any process
+    outside its domain and, from ABI 6 on, from signalling one or connecting to its abstract
+    UNIX sockets: the grader, the fork server and other students are out of reach even under
+    the same uid.
 
     Returns:
         the Landlock ABI version used (>= 1), or 0 where the kernel has no Landlock (nothing is
@@ -95,8 +121,10 @@ def confine_writes(writable: list[str]) -> int:
     if abi < 1:
         return 0
     handled = _WRITE_RIGHTS[min(abi, 3)]
-    attr = ctypes.c_uint64(handled)
-    ruleset = libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(8), ctypes.c_uint32(0))
+    # struct landlock_ruleset_attr: handled_access_fs, handled_access_net (ABI 4), scoped (ABI 6).
+    attr = (ctypes.c_uint64 * 3)(handled, 0, _SCOPE_SIGNAL | _SCOPE_ABSTRACT_UNIX if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 8
+    ruleset = libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
 

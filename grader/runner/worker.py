@@ -6,7 +6,9 @@ as data. It never imports the grader's exercises, checks or oracles, and refuses
 (and of the libraries an exercise forbids) once the student's code may run.
 
 Protocol (each message one ``Connection.send_bytes`` of an encoded dict):
-  worker -> grader  ``{"ready": True}`` or ``{"error": {...}}`` after importing the module;
+  worker -> grader  ``{"ready": True}`` or ``{"error": {...}}`` after importing the module, or
+                    ``{"sandbox": reason}`` instead when the sandbox could not be set up (no
+                    student code ran: :mod:`grader.runner.sandbox`);
   grader -> worker  ``{"op": "calls", "calls": [{"fn", "args", "kwargs", "inputs"}...]}``;
   worker -> grader  ``{"results": [{"ok": True, "value": ..., "inputs": ...} | {"ok": False,
                     "error": {...}}, ...]}`` (stops at the first error);
@@ -26,13 +28,11 @@ from __future__ import annotations
 import importlib.abc
 import importlib.util
 import os
-import resource
-import signal
 import sys
 import traceback
 import warnings
 
-from grader.runner import codec, confine
+from grader.runner import codec, sandbox
 from grader.runner import timing  # performance checks; loaded before the student's module
 
 #: Modules the student may never import, whatever the exercise: the grader itself.
@@ -62,42 +62,6 @@ class _ImportBlocker(importlib.abc.MetaPathFinder):
                                   "part of the grader or of the reference solutions")
         return None
 
-
-def _apply_limits(limits: dict) -> None:
-    """Own session and process group, address-space, file-size and CPU limits (Linux)."""
-    os.setsid()
-    soft_as = limits.get("memory_bytes")
-    if soft_as:
-        try:
-            import psutil
-            base = psutil.Process().memory_info().vms
-        except Exception:  # pragma: no cover - psutil missing
-            base = 0
-        resource.setrlimit(resource.RLIMIT_AS, (base + soft_as, base + soft_as))
-    fsize = limits.get("file_bytes")
-    if fsize:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file behind
-    cpu = limits.get("cpu_seconds")
-    if cpu:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    nproc = limits.get("processes")
-    if nproc:
-        try:
-            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        except (ValueError, OSError):
-            pass
-
-
-def _redirect_output(path: str) -> None:
-    """Send the student's stdout/stderr (fd 1 and 2) to ``path``, so it cannot reach the report."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)
-    sys.stderr = open(2, "w", buffering=1, closefd=False)
 
 
 def _student_traceback(exc: BaseException, student_file: str) -> dict:
@@ -278,142 +242,6 @@ def _leaked(blocked: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _others_can_read(path: str) -> bool:
-    """Whether a user who is neither owner nor group can reach and list the folder ``path``."""
-    import stat
-    try:
-        real = os.path.realpath(path)
-        parts = real.split(os.sep)
-        for i in range(1, len(parts)):
-            if not os.stat(os.sep.join(parts[:i]) or os.sep).st_mode & stat.S_IXOTH:
-                return False
-        return os.stat(real).st_mode & (stat.S_IROTH | stat.S_IXOTH) == stat.S_IROTH | stat.S_IXOTH
-    except OSError:
-        return False
-
-
-def _keep_imports_reachable() -> None:
-    """Before switching to an unprivileged user: every folder on ``sys.path`` (and in the
-    ``__path__`` of loaded packages) that other users cannot reach - a Python installed under
-    ``/root`` - is opened now and replaced by ``/proc/self/fd/N``, through which the process can
-    still import from it after the switch (the kernel checks the folders above an open
-    descriptor no more). Only the contents of those folders become readable, nothing beside them.
-    """
-    mapping: dict[str, str] = {}
-
-    def remap(p):
-        if not isinstance(p, str) or not p or not os.path.isdir(p):
-            return p
-        real = os.path.realpath(p)
-        for root, proxy in mapping.items():
-            if real == root or real.startswith(root + os.sep):
-                return proxy + real[len(root):]
-        if _others_can_read(real):
-            return p
-        fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY)
-        mapping[real] = f"/proc/self/fd/{fd}"
-        return mapping[real]
-
-    sys.path[:] = [remap(p) for p in sys.path]
-    if not mapping:
-        return
-    for module in list(sys.modules.values()):
-        paths = getattr(module, "__path__", None)
-        if isinstance(paths, list):
-            paths[:] = [remap(p) for p in paths]
-    sys.path_importer_cache.clear()
-
-
-def _conceal(folders) -> bool:
-    """Cover each of ``folders`` with an empty read-only tmpfs in a mount namespace of this
-    process's own (root only, before the user switch; the unprivileged student cannot undo it),
-    so the reference solutions and the grader's oracles cannot even be opened. Best effort:
-    returns False where the kernel or container refuses (no CAP_SYS_ADMIN, seccomp)."""
-    import ctypes
-    if not folders:
-        return True
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
-            return False
-        # Keep our mounts from propagating back to the grader's namespace.
-        if libc.mount(None, b"/", None, 16384 | (1 << 18), None) != 0:  # MS_REC | MS_PRIVATE
-            return False
-        ok = True
-        for folder in folders:
-            ok &= libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs", 1 | 2 | 4 | 8,  # RDONLY,
-                             b"size=4k,mode=0555") == 0  # NOSUID, NODEV, NOEXEC
-        return bool(ok)
-    except (OSError, AttributeError):
-        return False
-
-
-def _enter_sandbox(job: dict) -> None:
-    """Last steps before the student's code runs (in this order):
-
-    * close the fork server's and resource tracker's pipes the child inherited (the student has
-      no use for them; the open fork-server pipe would keep the server alive if the grader died);
-    * move to the fresh working directory ``job["cwd"]`` (HOME and TMPDIR point there too), so
-      files written to relative paths (a forged ``results.json``) land where nobody reads them,
-      and reduce the environment to the grader's allow-list (:mod:`grader.runner.confine`);
-    * ``no_new_privs``: setuid programs (sudo, su) grant no privileges to this process tree;
-    * when ``job["run_as"]`` is ``[uid, gid]`` and this is root: keep the import path usable
-      (:func:`_keep_imports_reachable`), cover ``job["conceal"]`` (:func:`_conceal`), then drop
-      to that user for good (groups, real, effective and saved ids), so the student can signal,
-      trace or write nothing that belongs to the grader;
-    * parent-death signal: if the fork server ends (it does when the grader dies), so does this.
-    Exits with status 70 if the switch of user fails (never runs student code as root then).
-    """
-    import ctypes
-    try:
-        from multiprocessing import forkserver, resource_tracker
-        for owner, attr in ((forkserver._forkserver, "_forkserver_alive_fd"),
-                            (resource_tracker._resource_tracker, "_fd")):
-            fd = getattr(owner, attr, None)
-            if isinstance(fd, int):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-                setattr(owner, attr, None)
-    except Exception:  # noqa: BLE001 - best effort
-        pass
-    cwd = job.get("cwd")
-    if cwd:
-        confine.enter_scratch(cwd)
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:  # pragma: no cover - not Linux
-        libc = None
-    if libc is not None:
-        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
-    if cwd and job.get("confine_writes"):
-        try:  # writes only beneath the scratch folder (and /dev/null) from here on
-            confine.confine_writes([cwd])
-        except OSError:
-            os._exit(70)
-    run_as = job.get("run_as")
-    if run_as and os.geteuid() == 0:
-        uid, gid = int(run_as[0]), int(run_as[1])
-        _keep_imports_reachable()
-        _conceal(job.get("conceal", ()))
-        try:
-            if cwd:
-                os.chown(cwd, uid, gid)
-            os.setgroups([])
-            os.setresgid(gid, gid, gid)
-            os.setresuid(uid, uid, uid)
-        except OSError:
-            os._exit(70)
-        if 0 in os.getresuid() or 0 in os.getresgid():
-            os._exit(70)
-    if libc is not None:
-        parent = os.getppid()
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG (after the user switch)
-        if os.getppid() != parent:
-            os._exit(70)
-
-
 def main(conn, job: dict) -> None:
     """Entry point of the student process (a child of the fork server).
 
@@ -421,16 +249,19 @@ def main(conn, job: dict) -> None:
         conn: a ``multiprocessing`` Connection; only ``send_bytes``/``recv_bytes`` are used.
         job: plain data from the grader: ``path`` (absolute path of the student's .py file),
             ``backend`` ("numpy"|"torch"), ``device``, ``blocked`` (top-level module names),
-            ``limits`` (memory_bytes, file_bytes, cpu_seconds, processes), ``output`` (file for the
-            student's stdout/stderr), ``threads``; for the sandbox (:func:`_enter_sandbox`)
+            ``limits`` (memory_bytes, file_bytes, cpu_seconds), ``output`` (file for the
+            student's stdout/stderr), ``threads``; for the sandbox (:func:`sandbox.enter`)
             ``cwd`` (a fresh folder), ``run_as`` (``[uid, gid]`` or None), ``hidden`` (folders
-            no module may be imported from), ``conceal`` (folders to cover, under root).
+            no module may be imported from), ``conceal`` (folders to cover, under root),
+            ``confine_writes`` and ``writable_extra``.
+
+    If the sandbox cannot be set up (:class:`sandbox.SandboxFailure`), no student code runs: the
+    worker answers ``{"sandbox": reason}`` and exits.
     """
-    _apply_limits(job.get("limits", {}))
-    _redirect_output(job["output"])
+    sandbox.apply_limits(job.get("limits", {}))
+    sandbox.redirect_output(job["output"])
     if job["backend"] == "torch":
-        import torch
-        torch.set_num_threads(int(job.get("threads", 1)))
+        _preload_torch(job)
     path = os.path.abspath(job["path"])
     blocked = tuple(job.get("blocked", ())) + ALWAYS_BLOCKED
     guard, violations = _make_guard(job)
@@ -440,7 +271,12 @@ def main(conn, job: dict) -> None:
             source = fh.read()
     except OSError:
         source = None
-    _enter_sandbox(job)
+    try:
+        sandbox.enter(job)
+        sandbox.forbid_threads()  # last: no thread or process can start after this
+    except sandbox.SandboxFailure as exc:
+        conn.send_bytes(codec.encode({"sandbox": str(exc)[:2000]}))
+        return
     try:
         module = _load_module(path, blocked, tuple(job.get("hidden", ())), source)
     except BaseException as exc:  # noqa: BLE001 - the student's import may raise anything
@@ -508,3 +344,16 @@ def _make_guard(job: dict):
         return contextlib.nullcontext, []
     from grader.runner.guard import VIOLATIONS, forbidden_ops_guard
     return lambda: forbidden_ops_guard(tuple(job.get("forbidden_ops", ()))), VIOLATIONS
+
+
+def _preload_torch(job: dict) -> None:
+    """Everything torch starts threads for, done before :func:`sandbox.forbid_threads`: one
+    intra-op thread; on a machine with a GPU, the CUDA context (when the device is cuda) and
+    autograd's device threads (one per GPU, started by the first backward pass - which the
+    performance references run - whatever the device of its tensors)."""
+    import torch
+    torch.set_num_threads(int(job.get("threads", 1)))
+    if job.get("device") == "cuda" and torch.cuda.is_available():
+        torch.zeros(1, device="cuda").sum().item()  # creates the context and its threads
+    leaf = torch.zeros(1, requires_grad=True)
+    torch.autograd.grad(leaf.sum(), leaf)

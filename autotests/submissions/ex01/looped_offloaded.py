@@ -1,9 +1,10 @@
-# expect: performance fail
+# expect: performance error Resource temporarily unavailable
+# expect: sigmoid_values error BlockingIOError
 # expect: no_forbidden_calls fail os.fork
 # Hostile: an elementwise Python loop run in a forked child process, so that the CPU time of
-# the graded process stays small while it waits for the child's answer on a pipe. The timing
-# check sees the main thread block and sleep ("cannot be trusted"); os.fork is forbidden
-# anyway, so every check that passed is failed by the forbidden-call rule.
+# the graded process stays small while it waits for the child's answer on a pipe. The student
+# process can start no process (docs/security.md, class 4): the fork fails with EAGAIN, so
+# every call errors; os.fork is also flagged by the static scan.
 import math
 import os
 
