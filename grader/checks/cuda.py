@@ -53,6 +53,7 @@ def physical_floor_s(bytes_moved: float, flops: float, name: str) -> float:
 
 
 def gpu_name() -> str:
+    """torch.cuda.get_device_name() of the current device (the GPU_PEAKS lookup key)."""
     import torch
     return torch.cuda.get_device_name()
 
@@ -182,6 +183,9 @@ def _cuda_compare(ctx, fn, values, expected, names):
 
 
 def cuda_pair(ctx, fwd, bwd, inputs, kwargs, upstream, n_out, oracle, out_names, grad_names):
+    """``cuda_values`` of a forward/backward pair: float32 inputs to the student's ``fwd`` (the
+    cache kept in its process), then ``bwd`` on float32 upstream gradients; outputs and gradients
+    against ``oracle`` in float64 autograd on the CPU (:func:`_cuda_compare` tolerances)."""
     f32 = [np.asarray(a, dtype=np.float32) for a in inputs]
     up32 = [np.asarray(u, dtype=np.float32) for u in upstream]
     value = ctx.map(fwd, [(tuple(f32), dict(kwargs))], keep=(n_out,))[0]

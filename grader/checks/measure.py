@@ -80,6 +80,7 @@ class Measurement:
 
     @property
     def ratio(self) -> float:
+        """median(student per call) / median(reference per call)."""
         return statistics.median(self.student) / max(statistics.median(self.reference), 1e-12)
 
 
@@ -103,6 +104,8 @@ def request(ctx, req: dict, fn: str):
 
 def contradiction(fn: str, claimed: float, cpu: float, wall: float, what: str = "CPU",
                   blocks: int = 1) -> Untrusted:
+    """The message for a claim the outside view contradicts (seconds: claimed by the process,
+    CPU charged by the kernel, wall seen by the grader, over ``blocks`` blocks)."""
     block = "a block" if blocks == 1 else f"{blocks} blocks"
     return Untrusted(
         f"the timing of {fn} cannot be trusted: your process reported {claimed * 1e3:.2f} ms of "

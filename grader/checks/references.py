@@ -341,12 +341,12 @@ def ref_rnn_pair(x, h0, Wx, Wh, b, dh) -> list[Step]:
     import operator
     rnn = _rnn_module(Wx, Wh, b)
     leaves = _leaves(x, h0) + tuple(rnn.parameters())
-    forward = [Step(torch_unsqueeze(), (leaves[1], 0)), Step(rnn, (leaves[0], Out(0))),
+    forward = [Step(_unsqueeze(), (leaves[1], 0)), Step(rnn, (leaves[0], Out(0))),
                Step(operator.itemgetter(0), (Out(1),))]
     return _pair(forward, leaves, dh)
 
 
-def torch_unsqueeze():
+def _unsqueeze():
     import torch
     return torch.unsqueeze
 
