@@ -52,16 +52,26 @@ def _describe(config) -> str:
         for k, v in config.items()) + "}"
 
 
-def _run(ctx, fn, w0, grads, config0):
-    """Feed the student's next_w and config back for len(grads) steps; (next_ws, configs)."""
-    w, config, next_ws, configs = w0, config0, [], []
-    for k, dw in enumerate(grads):
-        where = f"step {k + 1} of {len(grads)}, starting from {_describe(config0)}"
-        w, config = _unpack(fn, ctx.call(fn, w, dw, config), where, w0.shape)
-        next_ws.append(w)
-        configs.append({key: (v.copy() if isinstance(v, np.ndarray) else v)
-                        for key, v in config.items()})
-    return next_ws, configs
+def _run(ctx, fn, chains):
+    """Feed the student's next_w and config back, chain by chain, for len(grads) steps.
+
+    ``chains`` is a list of ``(w0, grads, config0)`` with the same number of steps; the chains
+    are independent and advance together, one round trip per step for all of them (each call
+    gets its own chain's last next_w and config, as a sequential run would). Returns
+    ``[(next_ws, configs)]`` per chain."""
+    state = [(w0, config0) for w0, _, config0 in chains]
+    out = [([], []) for _ in chains]
+    for k in range(len(chains[0][1])):
+        values = ctx.map(fn, [((w, grads[k], config), {})
+                              for (w, config), (_, grads, _) in zip(state, chains)])
+        for c, (value, (w0, grads, config0)) in enumerate(zip(values, chains)):
+            where = f"step {k + 1} of {len(grads)}, starting from {_describe(config0)}"
+            w, config = _unpack(fn, value, where, w0.shape)
+            state[c] = (w, config)
+            out[c][0].append(w)
+            out[c][1].append({key: (v.copy() if isinstance(v, np.ndarray) else v)
+                              for key, v in config.items()})
+    return out
 
 
 def _hp(fn, config0):
@@ -149,10 +159,13 @@ def check_defaults(ctx) -> None:
     """config None (passed, and left out) for each rule: the contract's defaults in the returned
     config, the first update and the state after it."""
     for fn in FNS:
+        cases = []
         for positional in (False, True):
             w = ctx.rng.normal(size=(3, 5))
-            dw = _gradients(ctx.rng, w.shape, 1)[0]
-            value = ctx.call(fn, w, dw, None) if positional else ctx.call(fn, w, dw)
+            cases.append((positional, w, _gradients(ctx.rng, w.shape, 1)[0]))
+        values = ctx.map(fn, [((w, dw, None) if positional else (w, dw), {})
+                              for positional, w, dw in cases])
+        for (positional, w, dw), value in zip(cases, values):
             call = f"{fn}(w, dw{', None' if positional else ''})"
             next_w, config = _unpack(fn, value, call, w.shape)
             _judge(fn, w, [dw], None, [next_w], f"1 ({call})")
@@ -167,19 +180,21 @@ def check_defaults(ctx) -> None:
 def check_config_honoured(ctx) -> None:
     """A partial config keeps its values and gets the missing defaults; given state continues."""
     shape = (4, 5)
-    for fn, partial in (("sgd_momentum_update", {"momentum": 0.5}),
-                        ("sgd_momentum_update", {"learning_rate": 0.05}),
-                        ("rmsprop_update", {"decay_rate": 0.9, "epsilon": 1e-4}),
-                        ("rmsprop_update", {"learning_rate": 0.002}),
-                        ("adam_update", {"beta1": 0.8, "learning_rate": 0.01}),
-                        ("adam_update", {"beta2": 0.99, "epsilon": 1e-3})):
-        prior = _gradients(ctx.rng, shape, 3)
-        _, states = updates(fn, prior, _hp(fn, partial))
-        for config0 in (partial, {**partial, **states[-1]}):
-            w0 = ctx.rng.normal(size=shape)
-            grads = _gradients(ctx.rng, shape, 5)
-            given = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in config0.items()}
-            next_ws, configs = _run(ctx, fn, w0, grads, given)
+    partials = {"sgd_momentum_update": ({"momentum": 0.5}, {"learning_rate": 0.05}),
+                "rmsprop_update": ({"decay_rate": 0.9, "epsilon": 1e-4}, {"learning_rate": 0.002}),
+                "adam_update": ({"beta1": 0.8, "learning_rate": 0.01},
+                                {"beta2": 0.99, "epsilon": 1e-3})}
+    for fn, options in partials.items():
+        runs = []
+        for partial in options:
+            prior = _gradients(ctx.rng, shape, 3)
+            _, states = updates(fn, prior, _hp(fn, partial))
+            for config0 in (partial, {**partial, **states[-1]}):
+                runs.append((partial, config0, ctx.rng.normal(size=shape),
+                             _gradients(ctx.rng, shape, 5)))
+        chains = [(w0, grads, {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                               for k, v in config0.items()}) for _, config0, w0, grads in runs]
+        for (partial, config0, w0, grads), (next_ws, configs) in zip(runs, _run(ctx, fn, chains)):
             _judge(fn, w0, grads, config0, next_ws, "5")
             for key in partial:
                 if configs[-1].get(key) != partial[key]:
@@ -189,10 +204,10 @@ def check_config_honoured(ctx) -> None:
 
 def _many(ctx, fn, configs) -> None:
     shape = (4, 6)
-    for config0 in configs:
-        w0 = ctx.rng.normal(size=shape)
-        grads = _gradients(ctx.rng, shape, STEPS)
-        next_ws, _ = _run(ctx, fn, w0, grads, None if config0 is None else dict(config0))
+    runs = [(ctx.rng.normal(size=shape), _gradients(ctx.rng, shape, STEPS), config0)
+            for config0 in configs]
+    chains = [(w0, grads, None if config0 is None else dict(config0)) for w0, grads, config0 in runs]
+    for (w0, grads, config0), (next_ws, _) in zip(runs, _run(ctx, fn, chains)):
         _judge(fn, w0, grads, config0, next_ws, f"{STEPS}")
 
 
@@ -226,7 +241,7 @@ def check_state(ctx) -> None:
     for fn in FNS:
         grads = _gradients(ctx.rng, (3, 4), 20)
         config0 = {"learning_rate": 0.03}
-        _, configs = _run(ctx, fn, ctx.rng.normal(size=(3, 4)), grads, dict(config0))
+        ((_, configs),) = _run(ctx, fn, [(ctx.rng.normal(size=(3, 4)), grads, dict(config0))])
         _judge_state(fn, grads, config0, configs, "20")
 
 
