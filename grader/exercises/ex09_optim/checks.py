@@ -239,10 +239,10 @@ def check_adam_first_step(ctx) -> None:
 def check_state(ctx) -> None:
     """After every call, config holds velocity; cache; m, v and t as the contract names them."""
     for fn in FNS:
-        grads = _gradients(ctx.rng, (3, 4), 20)
+        grads = _gradients(ctx.rng, (3, 4), 10)
         config0 = {"learning_rate": 0.03}
         ((_, configs),) = _run(ctx, fn, [(ctx.rng.normal(size=(3, 4)), grads, dict(config0))])
-        _judge_state(fn, grads, config0, configs, "20")
+        _judge_state(fn, grads, config0, configs, "10")
 
 
 def check_inputs_untouched(ctx) -> None:
