@@ -60,6 +60,56 @@ def test_large_inputs_overflow_an_unshifted_softmax():
     assert np.all(np.isfinite(ex.oracle(inp, False)["out"]))
 
 
+def test_worst_cases_hold_the_scores_they_promise():
+    """The deterministic worst cases of the stability and causality checks (issue 12 item 2):
+    exactly +-5e3 beside rows of zeros, two close large scores, a causal first row with one key
+    scored -5e3, rows whose visible scores lie 1e4 below a future one, and T = 1."""
+    rng = np.random.default_rng(3)
+    s = oracles._scores(oracles.worst_inputs(rng, False))[0]
+    assert math.isclose(np.abs(s).max(), ex.LARGE_SCORE, rel_tol=1e-12)
+    assert np.all(s[0] == 0) and np.isclose(s[1, 1] - s[1, 6], 1.0)
+    s = oracles._scores(oracles.leak_inputs(rng))[0]
+    visible = np.where(np.tril(np.ones((5, 5), bool)), s, -np.inf).max(-1)
+    future = np.where(np.triu(np.ones((5, 5), bool), 1), s, -np.inf).max(-1)
+    assert np.isclose(s[0, 0], -ex.LARGE_SCORE) and np.isclose(future[1] - visible[1], 1e4)
+    assert np.isclose(future[3] - visible[3], ex.LARGE_SCORE)
+    assert oracles.leak_inputs(rng, 1)["x"].shape == (1, 1, 5)
+
+
+@pytest.mark.parametrize("make, causal, shift, text", [
+    (lambda r: oracles.worst_inputs(r, False), False, "none", "raw scores"),
+    (lambda r: oracles.worst_inputs(r, False), False, "global", "not of the whole tensor"),
+    (lambda r: oracles.worst_inputs(r, True), True, "global", "not of the whole tensor"),
+    (lambda r: oracles.leak_inputs(r), True, "unmasked", "before the causal mask"),
+    (lambda r: oracles.leak_inputs(r, 1), True, "none", "raw scores"),
+])
+def test_stability_hint_names_the_unstable_softmax(make, causal, shift, text):
+    """Each unstable softmax is named by its nan pattern on the first worst case it fails, given
+    the cases a submission with that mistake passes."""
+    inp = make(np.random.default_rng(4))
+    got = ex.variant_forward(inp, causal, shift=shift)
+    assert not np.all(np.isfinite(got))
+    others = [(oracles.worst_inputs(np.random.default_rng(5), c), c) for c in (False, True)]
+    passed = [(i, c) for i, c in others
+              if np.all(np.isfinite(ex.variant_forward(i, c, shift=shift)))]
+    assert text in ex.stability_hint(inp, causal, got, ex.oracle(inp, causal)["out"], passed)
+
+
+def test_stability_hint_names_a_finite_mask_and_a_clamp():
+    rng = np.random.default_rng(6)
+    inp = oracles.leak_inputs(rng)
+    s = oracles._scores(inp)
+    finite = np.where(np.triu(np.ones((5, 5), bool), 1), s - 1e4, s)
+    a = np.exp(finite - finite.max(-1, keepdims=True))
+    got = (a / a.sum(-1, keepdims=True)) @ (inp["x"] @ inp["Wv"])
+    assert "mask is finite" in ex.stability_hint(inp, True, got, ex.oracle(inp, True)["out"])
+    inp = oracles.worst_inputs(rng, False)
+    c = np.clip(oracles._scores(inp), -80, 80)
+    a = np.exp(c - c.max(-1, keepdims=True))
+    got = (a / a.sum(-1, keepdims=True)) @ (inp["x"] @ inp["Wv"])
+    assert "clamp" in ex.stability_hint(inp, False, got, ex.oracle(inp, False)["out"])
+
+
 @pytest.mark.parametrize("causal, kwargs, text", [
     (False, {"factor": 1.0}, "not scaled"),
     (False, {"factor": 1 / 3}, "divided by dk = 3"),

@@ -66,6 +66,44 @@ def test_autograd_gradients_match_batch_norm_and_central_differences(seed):
         np.testing.assert_allclose([g[c] for c in coords], num, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("n, d, eps", [(8, 5, 1e-5), (3, 4, 0.1), (20, 3, 1e-3), (2, 1, 1e-5)])
+def test_complex_step_gradients_equal_autograd(seed, n, d, eps):
+    """The complex-step reference the backward checks judge by equals torch autograd to rounding,
+    also where a feature is constant or of variance 1e-14 (zero_variance's inputs)."""
+    x, gamma, beta, dout, rng = _inputs(seed, n, d)
+    if d >= 3:
+        x[:, 1] = 2.5
+        x[:, 2] = -1.0 + 1e-7 * rng.normal(size=n)
+    got = oc.complex_step_gradients(x, gamma, beta, dout, eps)
+    for g, w in zip(got, oc.torch_gradients(x, gamma, beta, dout, eps)):
+        assert g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+def test_grading_a_correct_backward_does_not_import_torch(tmp_path):
+    """torch (about 1.2 s of the grader's CPU) is imported only to confirm a wrong gradient: the
+    solution is graded without it; a wrong backward is failed against torch autograd."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys; from grader.engine import Options, grade; from grader.exercises import "
+            "resolve; r = grade([resolve('ex10')], sys.argv[1], Options(seed=5, perf=False)); "
+            "e = r.exercises[0]; b = [c for c in e.checks if c.name == 'backward'][0]; "
+            "z = [c for c in e.checks if c.name == 'zero_variance'][0]; "
+            "print(e.score, e.max_score, b.status, 'torch' in sys.modules, z.message)")
+    good = subprocess.run([sys.executable, "-c", code, str(root / "solutions")], cwd=root,
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert good[:4] == [good[1], good[1], "pass", "False"], good
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "ex10_batchnorm.py").write_text(
+        (root / "autotests" / "submissions" / "ex10" / "no_variance_term.py").read_text())
+    bad = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=root,
+                         capture_output=True, text=True, check=True).stdout
+    assert " fail True " in bad and "(against torch autograd)" in bad, bad
+
+
 def test_every_named_mistake_differs_from_the_oracle():
     x, gamma, beta, dout, rng = _inputs(7)
     rm, rv = rng.normal(size=5), rng.uniform(1, 2, 5)

@@ -67,3 +67,22 @@ def test_training_decreases_loss_from_log2_and_approaches_sklearn():
     model = linear.LogisticRegression(C=1.0 / (len(y) * reg), tol=1e-12, max_iter=10000).fit(X, y)
     np.testing.assert_allclose(w, model.coef_[0], rtol=1e-4, atol=1e-6)
     assert b == pytest.approx(model.intercept_[0], rel=1e-4, abs=1e-6)
+
+
+def test_every_named_mistake_differs_from_the_oracle():
+    """A hint names a mistake only when the student's values equal the mistake's: each mistake
+    must differ from the oracle on the inputs of loss_values (reg > 0), or it could fire on a
+    correct answer."""
+    from grader.exercises.ex12_logistic.checks import _MISTAKES
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(7, 3)), (rng.random(7) < 0.5).astype(float)
+    w, b = rng.normal(size=3), 0.4
+    exp = oracle_loss(w, b, X, y, 0.3)
+    for kw, hint in _MISTAKES:
+        got = oracle_loss(w, b, X, y, 0.3, **kw)
+        assert not (np.isclose(got[0], exp[0]) and np.allclose(got[1], exp[1])
+                    and np.isclose(got[2], exp[2])), hint
+    for kw in ({"after": True}, {"update_b": False}):
+        assert not np.allclose(oracle_train(X, y, 0.5, 10, 0.1, **kw)[2],
+                               oracle_train(X, y, 0.5, 10, 0.1)[2]), kw
+    assert not np.allclose(oracle_train(X, y, -0.5, 10, 0.1)[2], oracle_train(X, y, 0.5, 10, 0.1)[2])

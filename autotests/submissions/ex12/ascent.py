@@ -1,4 +1,4 @@
-# expect: train_trajectory fail
+# expect: train_trajectory fail goes uphill
 # expect: loss_values pass
 """Wrong: training climbs the gradient."""
 import numpy as np

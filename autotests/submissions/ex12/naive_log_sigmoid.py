@@ -1,4 +1,4 @@
-# expect: stability fail
+# expect: stability fail log(0)
 # expect: loss_values pass
 """Wrong: naive log(sigmoid) (DLS style), unstable."""
 import numpy as np

@@ -14,11 +14,13 @@ from grader.checks.gradients import (compare_gradient, numerical_gradient, probe
                                      reference_values)
 from grader.exercises.ex08_attention.diagnose import (GRAD_HINTS, VARIANT_HINTS, _matches,
                                                       forward_hint, forward_variants,
-                                                      gradient_variants, scale_hint)
+                                                      gradient_variants, scale_hint,
+                                                      stability_hint)
 from grader.exercises.ex08_attention.oracles import (BACKWARD_CASES, BWD, CACHE, CONFIGS, FWD,
                                                      FWD_PARAMS, GRADS, LARGE_SCORE, _args, _dims,
-                                                     _on, large_inputs, make_inputs, oracle,
-                                                     variant_forward, worst_inputs)
+                                                     _on, large_inputs, leak_inputs,
+                                                     make_inputs, oracle, variant_forward,
+                                                     worst_inputs)
 from grader.spec import Check, Exercise, Fail, Function
 
 
@@ -84,9 +86,52 @@ def check_forward_causal(ctx) -> None:
     _judge_forward(_check_forward(ctx, [(make_inputs(ctx.rng, *cfg), True) for cfg in CONFIGS]))
 
 
+FINITE_MASK_HINT = ("a future key whose score is far above the visible ones (1e4 above, with "
+                    "scores up to 5e3 in size) still gets weight: your mask is finite (a value "
+                    "like -1e4 added, or masked_fill with -1e3); fill the masked scores with "
+                    "float('-inf')")
+
+
+def _causal_outs(ctx, cases, *, strict: bool) -> list:
+    """out of the student's causal forward on each input (one round trip); ``strict``: a
+    non-finite out[:, 1:] fails (ordinary inputs), else non-finite entries stay nan (large
+    scores: stability's business, and left out of the comparison)."""
+    results = ctx.map(FWD, [(_args(c), {"causal": True}) for c in cases])
+    outs = []
+    for c, res in zip(cases, results):
+        n, t, _, _, dv = _dims(c)
+        out, _ = expect_tuple(res, 2, fn=FWD, names="(out, cache)")
+        arr = unwrap(out, fn=FWD, what="out", device=ctx.tensor_device)
+        if arr.shape != (n, t, dv) or arr.dtype != np.float64:
+            arr = expect_array(arr, fn=FWD, what="out", shape=(n, t, dv))    # raises
+        if strict:
+            # Judged here: causality only. A nan row 0 (a mask that hides the diagonal) is
+            # forward_causal's business; nan elsewhere leaves nothing to compare.
+            _finite_or_fail(arr[:, 1:], fn=FWD, what="out[:, 1:]", on=_on(c, True), causal=True,
+                            large=False)
+        outs.append(np.where(np.isfinite(arr), arr, np.nan))
+    return outs
+
+
+def _first_leak(base, outs, t0s):
+    """(t0, index, before, after) of the first output at a position <= t0 that changed when only
+    positions after t0 did (entries not finite in either run are not compared), or None."""
+    for t0, out2 in zip(t0s, outs):
+        a, b = base[:, :t0 + 1], out2[:, :t0 + 1]
+        ok = np.isfinite(a) & np.isfinite(b)
+        diff = np.where(ok, np.abs(a - b), 0.0)
+        if np.all(diff <= 1e-12 + 1e-10 * np.where(ok, np.abs(a), 0.0)):
+            continue
+        where = tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape))
+        return t0, where, a[where], b[where]
+    return None
+
+
 def check_causality(ctx) -> None:
     """Property: with causal=True, changing x at positions after t0 leaves out[:, :t0+1] exactly
-    as it was (judged on the student's own outputs: two calls per t0)."""
+    as it was (judged on the student's own outputs: two calls per t0), on random inputs and on
+    the deterministic worst case of a finite mask (:func:`leak_inputs`: rows whose visible
+    scores lie 1e4 below a future one; the later positions halved)."""
     n, t, d, dk, dv = 2, 6, 5, 3, 4
     inp = make_inputs(ctx.rng, n, t, d, dk, dv)
     t0s = (0, 2, t - 2)
@@ -95,59 +140,78 @@ def check_causality(ctx) -> None:
         x2 = inp["x"].copy()
         x2[:, t0 + 1:] = ctx.rng.normal(size=(n, t - t0 - 1, d)) * 2.0
         changed.append({**inp, "x": x2})
-    results = ctx.map(FWD, [(_args(c), {"causal": True}) for c in [inp] + changed])
-    outs = []
-    for c, res in zip([inp] + changed, results):
-        out, _ = expect_tuple(res, 2, fn=FWD, names="(out, cache)")
-        arr = unwrap(out, fn=FWD, what="out", device=ctx.tensor_device)
-        if arr.shape == (n, t, dv) and arr.dtype == np.float64:
-            # Judged here: causality only. A nan row 0 (a mask that hides the diagonal) is
-            # forward_causal's business; nan elsewhere leaves nothing to compare.
-            _finite_or_fail(arr[:, 1:], fn=FWD, what="out[:, 1:]", on=_on(c, True), causal=True,
-                            large=False)
-        outs.append(expect_array(np.nan_to_num(arr, nan=0.0), fn=FWD, what="out", shape=(n, t, dv)))
-    base = outs[0]
-    for t0, out2 in zip(t0s, outs[1:]):
-        a, b = base[:, :t0 + 1], out2[:, :t0 + 1]
-        diff = np.abs(a - b)
-        if np.all(diff <= 1e-12 + 1e-10 * np.abs(a)):
-            continue
-        where = tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape))
+    leak, leak_t0s = leak_inputs(ctx.rng), (1, 3)
+    leak_changed = []
+    for t0 in leak_t0s:
+        x2 = leak["x"].copy()
+        x2[:, t0 + 1:] *= 0.5
+        leak_changed.append({**leak, "x": x2})
+    outs = _causal_outs(ctx, [inp] + changed, strict=True)
+    found = _first_leak(outs[0], outs[1:], t0s)
+    if found is not None:
         hint = "mask every score S[:, t, s] with s > t to -inf before the softmax"
         for kwargs, text in forward_variants(inp, True):
             with np.errstate(all="ignore"):
-                if _matches(base, variant_forward(inp, True, **kwargs)):
+                if _matches(outs[0], variant_forward(inp, True, **kwargs)):
                     hint = text
                     break
+        shape = f"N={n}, T={t}"
+    else:
+        leak_outs = _causal_outs(ctx, [leak] + leak_changed, strict=False)
+        found = _first_leak(leak_outs[0], leak_outs[1:], leak_t0s)
+        hint, shape = FINITE_MASK_HINT, (f"N=1, T={leak['x'].shape[1]}, scores up to "
+                                         f"{LARGE_SCORE:g} in size, the later positions halved")
+    if found is not None:
+        t0, where, before, after = found
         raise Fail(f"{FWD} with causal=True is not causal: changing x only at positions after "
                    f"t = {t0} changed out at position {where[1]} <= {t0} (out{list(where)} went "
-                   f"from {a[where]:.6g} to {b[where]:.6g}; N={n}, T={t}). Position t may only "
-                   f"depend on positions 0..t.\n  Hint: {hint}")
+                   f"from {before:.6g} to {after:.6g}; {shape}). Position t may only depend on "
+                   f"positions 0..t.\n  Hint: {hint}")
 
 
 def check_stability(ctx) -> None:
     """Scores up to 5e3 in size, on every seed: the deterministic worst cases of
-    :func:`worst_inputs` (rows of zeros beside rows of +-5e3, causal and not) and random ones;
-    finite outputs equal to the oracle. An ordinary case rides along so a formula wrong
-    everywhere is not blamed on the large scores."""
+    :func:`worst_inputs` (rows of zeros beside rows of +-5e3, two close large scores, causal and
+    not) and :func:`leak_inputs` (a causal first row with one key scored -5e3, rows whose visible
+    scores lie 1e4 below a future one, and T = 1), and random ones; finite outputs equal to the
+    oracle. An ordinary case rides along so a formula wrong everywhere is not blamed on the
+    large scores."""
     ordinary = [(make_inputs(ctx.rng, 2, 5, 6, 3, 4), False), (make_inputs(ctx.rng, 2, 5, 6, 3, 4), True)]
     ordinary_ok = {causal: _matches(out, oracle(inp, causal)["out"])
                    for inp, causal, _, out in _check_forward(ctx, ordinary)}
     cases = [(worst_inputs(ctx.rng, False), False), (worst_inputs(ctx.rng, True), True),
+             (leak_inputs(ctx.rng), True), (leak_inputs(ctx.rng, 1), False),
+             (leak_inputs(ctx.rng, 1), True),
              (large_inputs(ctx.rng, 2, 6, 5, 3, 4), False), (large_inputs(ctx.rng, 3, 5, 4, 6, 2), True)]
+    results = ctx.map(FWD, [(_args(inp), _kw(c)) for inp, c in cases])
+    judged = []                          # (inp, causal, out, oracle's out, right?)
+    for (inp, causal), res in zip(cases, results):
+        out, _ = expect_tuple(res, 2, fn=FWD, names="(out, cache)")
+        n, t, _, _, dv = _dims(inp)
+        arr = unwrap(out, fn=FWD, what="out", device=ctx.tensor_device)
+        if arr.shape != (n, t, dv) or arr.dtype != np.float64:
+            arr = expect_array(arr, fn=FWD, what="out", shape=(n, t, dv))   # raises
+        exp = oracle(inp, causal)["out"]
+        judged.append((inp, causal, arr, exp, bool(np.all(np.isfinite(arr)) and _matches(arr, exp))))
+    passed = [(inp, causal) for inp, causal, _, _, ok in judged if ok]
     found = Findings()
     for causal in (False, True):         # each mode's first wrong case
-        for case in (c for c in cases if c[1] == causal):
-            hint = ("exp of large scores overflows or underflows: subtract each row's maximum "
-                    "(not the maximum of the whole tensor) before exp" if ordinary_ok[causal] else
-                    "your forward is wrong on ordinary inputs too (see "
-                    f"{'forward_causal' if causal else 'forward_values'}); fix that first")
-            try:
-                ((inp, _, on, out),) = _check_forward(ctx, [case], f", |S| up to {LARGE_SCORE:g}")
-                assert_close(out, oracle(inp, causal)["out"], fn=FWD, what="out", on=on, hint=hint)
-            except Fail as exc:
-                found.add(str(exc))
-                break
+        wrong = [j for j in judged if j[1] == causal and not j[4]]
+        if not wrong:
+            continue
+        inp, _, arr, exp, _ = wrong[0]
+        on = _on(inp, causal, f", |S| up to {LARGE_SCORE:g}")
+        hint = (stability_hint(inp, causal, arr, exp, passed) if ordinary_ok[causal] else
+                "your forward is wrong on ordinary inputs too (see "
+                f"{'forward_causal' if causal else 'forward_values'}); fix that first")
+        if not np.all(np.isfinite(arr)):
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            found.add(f"{FWD}: out contains {arr[bad]} at {list(bad)} on {on}. Hint: {hint}")
+            continue
+        try:
+            assert_close(arr, exp, fn=FWD, what="out", on=on, hint=hint)
+        except Fail as exc:
+            found.add(str(exc))
     found.done()
 
 

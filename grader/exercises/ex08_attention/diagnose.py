@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from grader.exercises.ex08_attention.oracles import FWD_PARAMS, MATCH, variant_forward
+from grader.exercises.ex08_attention.oracles import FWD_PARAMS, MATCH, _scores, variant_forward
 
 
 def _matches(got: np.ndarray, expected: np.ndarray) -> bool:
@@ -140,3 +140,58 @@ VARIANT_HINTS = {
     "no_v": "dx lacks the value path dV @ Wv^T",
     "only_v": "dx has only the value path dV @ Wv^T: x also makes Q and K, add dQ @ Wq^T + dK @ Wk^T",
 }
+
+
+#: (shift of :func:`variant_forward`, hint) of the unstable softmaxes, recognised by their nan.
+SHIFT_HINTS = (
+    ("none", "exp of the raw scores overflows (exp(710) = inf, inf/inf = nan) or underflows "
+             "(exp(-5e3)/exp(-5e3) = 0/0): subtract each row's maximum, S - S.amax(dim=-1, "
+             "keepdim=True), before exp (the softmax does not change)"),
+    ("global", "you subtract the maximum of the whole tensor: a row far below it underflows to "
+               "0/0 = nan. Subtract each row's maximum, S.amax(dim=-1, keepdim=True), the maximum "
+               "of each row, not of the whole tensor"),
+    ("unmasked", "you subtract each row's maximum taken before the causal mask: a future score "
+                 "far above the visible ones sets the shift and the visible ones underflow to "
+                 "0/0 = nan. Mask first, then subtract the maximum of the visible scores"),
+)
+
+
+def _same(got: np.ndarray, v: np.ndarray) -> bool:
+    """Not finite at the same entries as ``v`` and equal to it elsewhere."""
+    finite = np.isfinite(v)
+    return bool(np.array_equal(finite, np.isfinite(got)) and (not finite.any() or _matches(got, v)))
+
+
+def stability_hint(inp: dict, causal: bool, got: np.ndarray, exp: np.ndarray,
+                   passed=()) -> str:
+    """The hint for a wrong ``got`` on large scores, from what was observed: the unstable
+    softmax whose nan pattern and values ``got`` has (and that is right on every ``(inp,
+    causal)`` of ``passed``, the cases the student got right), else the rows that are wrong."""
+    if not np.all(np.isfinite(got)):
+        for shift, text in SHIFT_HINTS:
+            if _same(got, variant_forward(inp, causal, shift=shift)) and all(
+                    _same(variant_forward(i, c), variant_forward(i, c, shift=shift))
+                    for i, c in passed):
+                return text
+        return ("out is not finite: exp of large scores overflows (exp(710) = inf, and inf/inf "
+                "= nan) or underflows to 0/0; subtract each row's maximum, S - S.amax(dim=-1, "
+                "keepdim=True), before exp: the maximum of each row, not of the whole tensor")
+    s = _scores(inp)
+    wrong = ~np.all(np.isclose(got, exp, rtol=1e-6, atol=1e-9), axis=-1)      # (N, T)
+    t = s.shape[-1]
+    if causal:
+        later = np.triu(np.ones((t, t), bool), 1)
+        future = np.where(later, s, -np.inf).max(axis=-1)
+        visible = np.where(later, -np.inf, s).max(axis=-1)
+        if np.all(future[wrong] > visible[wrong] + 500.0):
+            return ("out is wrong only in rows whose visible scores lie far below a later, "
+                    "masked one: the future still gets weight, so your mask is finite (a value "
+                    "like -1e4 added, or masked_fill with -1e3); fill the masked scores with "
+                    "float('-inf')")
+    top = np.sort(s, axis=-1)[..., -2:] if t > 1 else None
+    if top is not None and np.all(np.abs(top[wrong]) > 100.0):
+        return ("out is wrong in rows whose two largest scores are both large (|S| > 100): a "
+                "clamp or clip of the scores makes them equal; instead of clamping, subtract each "
+                "row's maximum before exp")
+    return ("exp of large scores overflows or underflows: subtract each row's maximum (not the "
+            "maximum of the whole tensor) before exp")

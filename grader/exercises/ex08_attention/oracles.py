@@ -44,20 +44,39 @@ def large_inputs(rng: np.random.Generator, n: int, t: int, d: int, dk: int, dv: 
 
 
 def worst_inputs(rng: np.random.Generator, causal: bool) -> dict:
-    """Deterministic worst cases of large scores (N=1, T=6, D=5, dk=3, dv=4): Wq = Wk pick x's
+    """Deterministic worst cases of large scores (N=1, T=7, D=5, dk=3, dv=4): Wq = Wk pick x's
     first three coordinates, and x's rows are chosen so that S holds exactly +-LARGE_SCORE next
     to rows whose scores are all 0 (a softmax shifted by the global maximum instead of each
-    row's gives exp(-5e3) / sum = 0/0 there), a row whose maximum is far below another's, and
+    row's gives exp(-5e3) / sum = 0/0 there), a row whose maximum is far below another's, a row
+    whose two largest scores are 5000 and 4999 (a clamp of the scores makes them equal), and
     with ``causal`` a first row that sees only itself. Wv is seeded."""
     d, dk, dv = 5, 3, 4
     a = math.sqrt(LARGE_SCORE * math.sqrt(dk))          # |x_t|^2 / sqrt(dk) = LARGE_SCORE
     e = np.eye(d)
-    rows = [0.0 * e[0], a * e[0], -a * e[0], a * e[1], 0.5 * a * e[2], 1e-3 * e[1]]
+    rows = [0.0 * e[0], a * e[0], -a * e[0], a * e[1], 0.5 * a * e[2], 1e-3 * e[1],
+            a * (1.0 - 2e-4) * e[0]]
     if causal:
         rows = [a * e[0], 0.0 * e[0]] + rows[2:]
     w = np.zeros((d, dk))
     w[:dk, :dk] = np.eye(dk)
     return {"x": np.array(rows)[None], "Wq": w.copy(), "Wk": w.copy(),
+            "Wv": rng.normal(size=(d, dv)) / np.sqrt(d)}
+
+
+def leak_inputs(rng: np.random.Generator, t: int = 5) -> dict:
+    """Deterministic worst cases of a causal mask (N=1, T=5, D=5, dk=3, dv=4; ``t=1``: the first
+    row alone): Wk = -Wq, so S[t, s] = -x_t . x_s / sqrt(dk) and a row's own score is -5e3.
+    Row 0 sees one key, scored -5e3 (an unshifted exp gives 0/0); rows 1 and 3 see only scores
+    far below a future one (1e4 above row 1's: a finite mask, -1e4 added or -1e3 filled in,
+    still gives the future weight, and a maximum taken before masking underflows to 0/0).
+    Wv is seeded."""
+    d, dk, dv = 5, 3, 4
+    a = math.sqrt(LARGE_SCORE * math.sqrt(dk))
+    e = np.eye(d)
+    rows = [a * e[0], a * e[0], -a * e[0], a * e[1], -a * e[1]][:t]
+    w = np.zeros((d, dk))
+    w[:dk, :dk] = np.eye(dk)
+    return {"x": np.array(rows)[None], "Wq": w.copy(), "Wk": -w,
             "Wv": rng.normal(size=(d, dv)) / np.sqrt(d)}
 
 
@@ -117,15 +136,28 @@ def _allowed(t: int, mask: str) -> np.ndarray:
             "none": np.ones((t, t), bool)}[mask]
 
 
-def _softmax(s: np.ndarray, axis: int) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        m = np.max(s, axis=axis, keepdims=True)
+def _softmax(s: np.ndarray, axis: int, shift: str = "row", unmasked: np.ndarray | None = None
+             ) -> np.ndarray:
+    """Softmax of ``s`` (masked entries -inf) shifted as a student might: by each row's maximum
+    (``row``, the stable one), not at all (``none``), by the maximum of the whole tensor
+    (``global``), or by each row's maximum taken before the mask (``unmasked``, from the scores
+    ``unmasked``). Overflow and 0/0 give inf and nan as they would in the student's code."""
+    with np.errstate(all="ignore"):
+        if shift == "none":
+            m = 0.0
+        elif shift == "global":
+            m = np.max(s[np.isfinite(s)])
+        elif shift == "unmasked":
+            m = np.max(unmasked, axis=axis, keepdims=True)
+        else:
+            m = np.max(s, axis=axis, keepdims=True)
         e = np.exp(s - m)
         return e / e.sum(axis=axis, keepdims=True)
 
 
 def variant_forward(inp: dict, causal: bool, *, factor: float | None = None, axis: int = -1,
-                    transpose: bool = False, mask: str = "causal", after: bool = False) -> np.ndarray:
+                    transpose: bool = False, mask: str = "causal", after: bool = False,
+                    shift: str = "row") -> np.ndarray:
     """The attention forward with one thing changed, to name a student's mistake.
 
     Args:
@@ -134,15 +166,19 @@ def variant_forward(inp: dict, causal: bool, *, factor: float | None = None, axi
         mask: which (t, s) a causal row may see: ``causal`` (s <= t), ``strict`` (s < t),
             ``plus1`` (s <= t + 1), ``anti`` (s >= t) or ``none``. after: zero the masked
             weights after an unmasked softmax (no renormalisation).
+        shift: what the exp is shifted by (see :func:`_softmax`): ``row``, ``none``, ``global``,
+            ``unmasked``.
 
     Returns:
-        out (N, T, dv); rows with nothing to attend to are nan.
+        out (N, T, dv); rows with nothing to attend to, or whose exp overflows or underflows
+        under ``shift``, are nan.
     """
     s = _scores(inp, factor, transpose)
     t = s.shape[-1]
     allowed = _allowed(t, mask if causal else "none")
-    if after:
-        a = _softmax(s, axis) * allowed
-    else:
-        a = _softmax(np.where(allowed, s, -np.inf), axis)
-    return a @ (inp["x"] @ inp["Wv"])
+    with np.errstate(all="ignore"):
+        if after:
+            a = _softmax(s, axis, shift, s) * allowed
+        else:
+            a = _softmax(np.where(allowed, s, -np.inf), axis, shift, s)
+        return a @ (inp["x"] @ inp["Wv"])

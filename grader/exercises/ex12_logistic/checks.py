@@ -39,6 +39,9 @@ _MISTAKES = (
     (dict(reg_factor=1.0, grad_reg=2.0), "the penalty is reg*||w||^2 (gradient 2*reg*w): the contract's is 0.5*reg*||w||^2 with gradient reg*w"),
     (dict(reg_factor=1.0), "the penalty is reg*||w||^2 but the gradient reg*w: use 0.5*reg*||w||^2"),
     (dict(grad_reg=2.0), "the penalty's gradient is 2*reg*w; for 0.5*reg*||w||^2 it is reg*w"),
+    (dict(reg_over_n=True), "the penalty is divided by N (reg/(2N)*||w||^2, gradient reg*w/N, "
+                            "the Deep Learning Specialization's convention): the contract's is "
+                            "0.5*reg*||w||^2 with gradient reg*w, not divided by N"),
 )
 
 
@@ -148,6 +151,12 @@ def check_train(ctx) -> None:
             hint = "start from w = zeros(D), b = 0; record the loss before each update"
             if np.allclose(got, oracle_train(X, y, lr, iters, reg, after=True)[2], rtol=1e-6):
                 hint = "the losses are recorded after each update: record them before"
+            elif np.allclose(got, oracle_train(X, y, -lr, iters, reg)[2], rtol=1e-6):
+                hint = ("the loss grows: each step goes uphill (w = w + learning_rate*dw); "
+                        "gradient descent subtracts: w = w - learning_rate*dw, b likewise")
+            elif np.allclose(got, oracle_train(X, y, lr, iters, reg, update_b=False)[2],
+                             rtol=1e-6):
+                hint = "b is never updated: b = b - learning_rate*db at every iteration, as w"
             elif not np.isclose(got[0], np.log(2.0), rtol=1e-9):
                 hint = f"the first loss is {got[0]:.6g}, not log 2 = 0.693147: start from w = 0, b = 0"
             assert_close(got, np.array(el), fn=TRAIN, what="losses", on=on, hint=hint, rtol=RTOL)

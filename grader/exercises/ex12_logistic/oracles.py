@@ -19,11 +19,15 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def oracle_loss(w, b, X, y, reg=0.0, *, mean=True, reg_factor=0.5, reg_b=False,
-                grad_sign=1.0, grad_reg=1.0):
-    """(loss, dw, db) of the contract; the keyword flags restate a mistake (diagnosis only)."""
+                grad_sign=1.0, grad_reg=1.0, reg_over_n=False):
+    """(loss, dw, db) of the contract; the keyword flags restate a mistake (diagnosis only):
+    ``reg_over_n`` divides the penalty and its gradient by N (reg/(2N)·‖w‖², the Deep Learning
+    Specialization's convention)."""
     z = X @ w + b
     per = np.logaddexp(0.0, z) - y * z
     n = X.shape[0] if mean else 1.0
+    if reg_over_n:
+        reg = reg / X.shape[0]
     pen = reg_factor * reg * (np.dot(w, w) + (b * b if reg_b else 0.0))
     err = grad_sign * (sigmoid(z) - y)
     dw = X.T @ err / n + grad_reg * reg * w
@@ -31,14 +35,15 @@ def oracle_loss(w, b, X, y, reg=0.0, *, mean=True, reg_factor=0.5, reg_b=False,
     return float(np.sum(per) / n + pen), dw, db
 
 
-def oracle_train(X, y, lr=0.1, num_iters=100, reg=0.0, *, after=False, w0=None):
-    """(w, b, losses) of batch gradient descent; ``after`` records the loss after each update."""
+def oracle_train(X, y, lr=0.1, num_iters=100, reg=0.0, *, after=False, w0=None, update_b=True):
+    """(w, b, losses) of batch gradient descent; ``after`` records the loss after each update,
+    ``update_b=False`` leaves b at 0 (a mistake, for diagnosis only)."""
     w = np.zeros(X.shape[1]) if w0 is None else w0.copy()
     b = 0.0
     losses = []
     for _ in range(num_iters):
         loss, dw, db = oracle_loss(w, b, X, y, reg)
-        w, b = w - lr * dw, b - lr * db
+        w, b = w - lr * dw, (b - lr * db if update_b else b)
         losses.append(oracle_loss(w, b, X, y, reg)[0] if after else loss)
     return w, b, losses
 
