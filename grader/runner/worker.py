@@ -349,8 +349,10 @@ def _make_guard(job: dict):
 def _preload_torch(job: dict) -> None:
     """Everything torch starts threads for, done before :func:`sandbox.forbid_threads`: one
     intra-op thread; on a machine with a GPU, the CUDA context (when the device is cuda) and
-    autograd's device threads (one per GPU, started by the first backward pass - which the
-    performance references run - whatever the device of its tensors)."""
+    autograd's device threads (one per GPU, started by the first backward pass whatever the
+    device of its tensors; no grader code runs a backward here since the references moved to the
+    grader's process, but an autograd call the guard lets through must not be the one that
+    starts a thread)."""
     import torch
     torch.set_num_threads(int(job.get("threads", 1)))
     if job.get("device") == "cuda" and torch.cuda.is_available():
