@@ -16,6 +16,15 @@ def test_round_trip_of_nested_data():
     assert np.isnan(back["e"]) and back["f"] == 2**70
 
 
+def test_zero_dimensional_arrays_keep_their_shape():
+    """Regression: ``np.ascontiguousarray`` makes a 0-d array 1-d, so a loss returned as
+    ``np.squeeze(cost)`` reached the checks as shape (1,) and was failed as an array."""
+    back = codec.decode(codec.encode((np.asarray(0.25), codec.Tensor(np.asarray(2.0, np.float32),
+                                                                     "cpu"))))
+    assert back[0].shape == () and back[0] == 0.25
+    assert back[1].array.shape == () and back[1].array.dtype == np.float32
+
+
 def test_decoded_arrays_are_writable_copies():
     data = codec.encode(np.arange(3.0))
     arr = codec.decode(data)

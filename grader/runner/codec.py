@@ -81,7 +81,7 @@ def encode(obj) -> bytes:
             f = float(o)
             return {"$float": repr(f)} if not math.isfinite(f) else f
         if isinstance(o, np.ndarray):
-            a = np.ascontiguousarray(o)
+            a = np.ascontiguousarray(o).reshape(o.shape)  # ascontiguousarray makes 0-d 1-d
             if a.dtype.byteorder == ">":
                 a = a.astype(a.dtype.newbyteorder("<"))
             if a.dtype.str not in ALLOWED_DTYPES:

@@ -144,6 +144,13 @@ def check_train(ctx) -> None:
                                         names="(w, b, losses)")
             lr, iters, reg = args or (0.1, 100, 0.0)
             ew, eb, el = oracle_train(X, y, lr, iters, reg)
+            if not isinstance(losses, (list, tuple, np.ndarray)) or np.ndim(losses) != 1:
+                kind = "None (a missing return?)" if losses is None else (
+                    f"an array of shape {losses.shape}" if isinstance(losses, np.ndarray)
+                    else type(losses).__name__)
+                raise Fail(f"{TRAIN} returned {kind} as losses on {on}; expected a list of "
+                           f"{iters} floats, the loss before each update. Hint: losses.append(loss)"
+                           " inside the loop, and return (w, b, losses)")
             got = np.array([as_float(v, TRAIN, "a loss") for v in list(losses)])
             if got.shape != (iters,):
                 raise Fail(f"{TRAIN} returned {got.size} losses on {on}; expected {iters}, one per "
