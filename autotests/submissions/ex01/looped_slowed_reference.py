@@ -1,4 +1,5 @@
 # expect: performance fail too slow
+# expect: sigmoid_values fail patching library functions is forbidden
 # Hostile (issue 11, class 5): an elementwise Python loop that slows numpy down in its own process
 # - every numpy and scipy.special ufunc the grader's library reference could call is wrapped to do
 # its work 200 times - so that a reference timed next to it looks slow and the ratio small. The
