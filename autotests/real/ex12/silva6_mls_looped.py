@@ -25,7 +25,6 @@ b_in = 0 (the contract's start; the lab starts elsewhere) with their cost and gr
 returns their J_history; its progress prints are silenced by redirecting stdout.
 """
 import contextlib
-import copy
 import io
 import math
 
