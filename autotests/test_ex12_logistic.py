@@ -86,3 +86,31 @@ def test_every_named_mistake_differs_from_the_oracle():
         assert not np.allclose(oracle_train(X, y, 0.5, 10, 0.1, **kw)[2],
                                oracle_train(X, y, 0.5, 10, 0.1)[2]), kw
     assert not np.allclose(oracle_train(X, y, -0.5, 10, 0.1)[2], oracle_train(X, y, 0.5, 10, 0.1)[2])
+
+
+def test_named_mistakes_are_told_apart():
+    """No two named mistakes (or combinations) give the same values on loss_values' inputs, so
+    the hint that matches first is the only one that matches."""
+    from grader.exercises.ex12_logistic.checks import _MISTAKES
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(7, 3)), (rng.random(7) < 0.5).astype(float)
+    w, b = rng.normal(size=3), 0.4
+    vals = [oracle_loss(w, b, X, y, 0.3, **kw) for kw, _ in _MISTAKES]
+    for i, (a, (_, ha)) in enumerate(zip(vals, _MISTAKES)):
+        for c, (_, hc) in zip(vals[i + 1:], _MISTAKES[i + 1:]):
+            assert not (np.isclose(a[0], c[0]) and np.allclose(a[1], c[1])
+                        and np.isclose(a[2], c[2])), (ha, hc)
+
+
+def test_clip_and_count_hints_fire_only_on_their_pattern():
+    from grader.exercises.ex12_logistic.checks import _clip_hint, _count_hint
+    assert "-log(1e-15)" in _clip_hint(-np.log(1e-15), 1e4, 1)
+    assert "-log(1e-8)" in _clip_hint(-np.log(1e-8), 1e4, 1)
+    assert _clip_hint(-np.log(1e-8), 1e4, 8) == ""          # several examples: no single cap
+    assert _clip_hint(np.log(2.0), 1e4, 1) == ""            # not a power of ten
+    assert _clip_hint(-np.log(1e-8), 10.0, 1) == ""         # above the exact value
+    assert "i % 100 == 0" in _count_hint(np.array([np.log(2.0)]), 30)
+    assert "i % 100 == 0" in _count_hint(np.log(2.0) * np.ones(3), 250)
+    assert _count_hint(np.array([0.5]), 30) == ""           # first loss not at w = 0
+    assert _count_hint(np.log(2.0) * np.ones(2), 30) == ""  # not one per 100 iterations
+    assert _count_hint(np.array([]), 0) == ""

@@ -1,4 +1,5 @@
 # expect: loss_values fail divide by N
+# expect: train_trajectory fail N*log 2
 """Wrong: sums over the examples."""
 import numpy as np
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.common import Findings, assert_unchanged, forbidden_check, signature_check
+from grader.checks.common import Failures, Findings, assert_unchanged, forbidden_check, \
+    signature_check
 from grader.checks.compare import assert_close, expect_array, expect_tuple
 from grader.checks.gradients import compare_gradient, numerical_gradient, probe_coords
+from grader.context import StudentRaised
 from grader.exercises.ex12_logistic.oracles import as_float, oracle_loss, oracle_train
 from grader.spec import Check, Exercise, Fail, Function
 
@@ -32,27 +34,65 @@ def _unpack(value, d, on):
     return loss, dw, as_float(db, LOSS, f"db ({on})")
 
 
-_MISTAKES = (
-    (dict(mean=False), "you sum over the N examples: the loss and gradients are means (divide by N)"),
-    (dict(grad_sign=-1.0), "the gradient has the wrong sign: dw = X.T @ (p - y) / N, not X.T @ (y - p)"),
-    (dict(reg_b=True), "the bias is regularised too: 0.5*reg*||w||^2 is on w only, db has no reg term"),
-    (dict(reg_factor=1.0, grad_reg=2.0), "the penalty is reg*||w||^2 (gradient 2*reg*w): the contract's is 0.5*reg*||w||^2 with gradient reg*w"),
-    (dict(reg_factor=1.0), "the penalty is reg*||w||^2 but the gradient reg*w: use 0.5*reg*||w||^2"),
+#: The usual mistakes, as oracle_loss flags and the hint naming each; a student's values are
+#: compared with every combination of one scale mistake, one penalty mistake and one sign
+#: mistake (fewest mistakes first), so two mistakes together are named together.
+_SCALE = ((dict(mean=False), "you sum over the N examples: the loss and gradients are means "
+                             "(divide by N)"),)
+_PENALTY = (
+    (dict(reg_factor=0.0, grad_reg=0.0), "reg is ignored: the loss lacks 0.5*reg*||w||^2 and dw "
+                                         "lacks reg*w"),
+    (dict(reg_factor=0.0), "reg is ignored in the loss: it lacks 0.5*reg*||w||^2 (dw has reg*w)"),
+    (dict(grad_reg=0.0), "reg is ignored in dw: it lacks reg*w (the loss has 0.5*reg*||w||^2)"),
+    (dict(reg_b=True), "the bias is regularised too: 0.5*reg*||w||^2 is on w only, db has no "
+                       "reg term"),
+    (dict(reg_factor=1.0, grad_reg=2.0), "the penalty is reg*||w||^2 (gradient 2*reg*w): the "
+                                         "contract's is 0.5*reg*||w||^2 with gradient reg*w"),
+    (dict(reg_factor=1.0, grad_reg=2.0, reg_b=True),
+     "the penalty is reg*(||w||^2 + b^2) (gradient 2*reg*w, and 2*reg*b in db, as when the bias "
+     "is a column of X): the contract's is 0.5*reg*||w||^2 on w only, gradient reg*w"),
+    (dict(reg_factor=1.0), "the penalty is reg*||w||^2 but the gradient reg*w: use "
+                           "0.5*reg*||w||^2"),
     (dict(grad_reg=2.0), "the penalty's gradient is 2*reg*w; for 0.5*reg*||w||^2 it is reg*w"),
     (dict(reg_over_n=True), "the penalty is divided by N (reg/(2N)*||w||^2, gradient reg*w/N, "
-                            "the Deep Learning Specialization's convention): the contract's is "
-                            "0.5*reg*||w||^2 with gradient reg*w, not divided by N"),
+                            "the convention of Andrew Ng's Deep Learning and Machine Learning "
+                            "courses): the contract's is 0.5*reg*||w||^2 with gradient reg*w, "
+                            "not divided by N"),
 )
+_SIGN = ((dict(grad_sign=-1.0), "the gradient has the wrong sign: dw = X.T @ (p - y) / N, not "
+                                "X.T @ (y - p)"),)
 
 
-def _diagnose(got, w, b, X, y, reg) -> str:
+def _combinations():
+    none = ((dict(), ""),)
+    out = []
+    for sc in none + _SCALE:
+        for pe in none + _PENALTY:
+            for sg in none + _SIGN:
+                parts = [m for m in (sc, pe, sg) if m[1]]
+                if parts:
+                    out.append((len(parts), {k: v for m in parts for k, v in m[0].items()},
+                                "; ".join(m[1] for m in parts)))
+    return tuple((kw, hint) for _, kw, hint in sorted(out, key=lambda t: t[0]))
+
+
+#: (oracle_loss flags, hint) for every named mistake and combination, fewest mistakes first.
+_MISTAKES = _combinations()
+
+
+def _diagnose(got, w, b, X, y, reg, labels=True) -> str:
+    """The hint naming the mistake (or mistakes) whose values ``got`` (loss, dw, db) equal; ""
+    when none does. A penalty mistake can only match where reg > 0 (else it is the oracle).
+    ``labels=False`` skips the {-1, 1} test, which compares dw only (meaningless where X = 0)."""
     ym = 2 * y - 1
-    if np.allclose(got[1], oracle_loss(w, b, X, ym, reg)[1], rtol=1e-6, atol=1e-12) and (ym != y).any():
+    if labels and (ym != y).any() and \
+            np.allclose(got[1], oracle_loss(w, b, X, ym, reg)[1], rtol=1e-6, atol=1e-12):
         return "labels are in {0, 1}, not {-1, 1}"
     for kw, hint in _MISTAKES:
         exp = oracle_loss(w, b, X, y, reg, **kw)
-        if np.isclose(got[0], exp[0], rtol=1e-6) and np.allclose(got[1], exp[1], rtol=1e-6, atol=1e-12) \
-                and np.isclose(got[2], exp[2], rtol=1e-6, atol=1e-12):
+        if np.isclose(got[0], exp[0], rtol=1e-6) and \
+                np.allclose(got[1], exp[1], rtol=1e-6, atol=1e-12) and \
+                np.isclose(got[2], exp[2], rtol=1e-6, atol=1e-12):
             return hint
     return ""
 
@@ -95,7 +135,9 @@ def check_gradient_numeric(ctx) -> None:
     """dw and db against central differences of the oracle's loss (reg 0.7)."""
     X, y = _data(ctx.rng, 12, 5)
     w, b, reg = ctx.rng.normal(size=5), 0.3, 0.7
-    _, dw, db = _unpack(ctx.call(LOSS, w, b, X, y, reg), 5, "X of shape (12, 5), reg=0.7")
+    got = _unpack(ctx.call(LOSS, w, b, X, y, reg), 5, "X of shape (12, 5), reg=0.7")
+    _, dw, db = got
+    hint = _diagnose(got, w, b, X, y, reg) or "dw = X.T @ (p - y) / N + reg*w, db = mean(p - y)"
 
     def evaluate(points):
         return [oracle_loss(p["w"], float(p["b"][0]), X, y, reg)[0] for p in points]
@@ -104,8 +146,7 @@ def check_gradient_numeric(ctx) -> None:
         coords = probe_coords(inputs[name].shape, ctx.rng, 10)
         num, _ = numerical_gradient(evaluate, inputs, name, None, coords)
         compare_gradient(got, num, coords, fn=LOSS, what="d" + name, against="central differences "
-                         "of the loss", on="X of shape (12, 5), reg=0.7",
-                         hint="dw = X.T @ (p - y) / N + reg*w, db = mean(p - y)")
+                         "of the loss", on="X of shape (12, 5), reg=0.7", hint=hint)
 
 
 def check_stability(ctx) -> None:
@@ -128,10 +169,70 @@ def check_stability(ctx) -> None:
                            "np.logaddexp(0, z) - y*z and the sigmoid with exp(-|z|) only")
             exp = oracle_loss(w, float(b), X, y)
             assert_close(np.asarray(got[0]), np.asarray(exp[0]), fn=LOSS, what="the loss", on=on,
-                         rtol=RTOL, atol=ATOL, hint="log(sigmoid(z)) loses everything for large "
-                         "|z|: use np.logaddexp(0, z) - y*z, exact for any z")
+                         rtol=RTOL, atol=ATOL,
+                         hint=_diagnose(got, w, float(b), X, y, 0.0, labels=False) or
+                         _clip_hint(got[0], exp[0], y.size) or
+                         "log(sigmoid(z)) loses everything for large |z|: use "
+                         "np.logaddexp(0, z) - y*z, exact for any z")
             assert_close(got[1], exp[1], fn=LOSS, what="dw", on=on, rtol=RTOL, atol=ATOL)
     found.done()
+
+
+def _clip_hint(got: float, exp: float, n: int) -> str:
+    """The hint for a one-example loss capped at -log(eps), eps a power of ten (p clipped to
+    [eps, 1 - eps], or eps added inside the log); "" for any other value."""
+    if n != 1 or not 0.0 < got < exp:
+        return ""
+    k = -got / np.log(10.0)
+    if not (-300 < k < -3 and abs(k - round(k)) < 2e-3):
+        return ""
+    return (f"the loss is {got:.6g}, about -log(1e{round(k)}): clipping p to [eps, 1 - eps] "
+            "(or adding eps inside the log) caps each example's loss at -log(eps), while the "
+            "exact loss grows like |z|; use np.logaddexp(0, z) - y*z, which needs no clipping")
+
+
+def _train_hint(got, X, y, lr, iters, reg) -> str:
+    """The hint for losses of the right count that are not the oracle's: what they match (a
+    recording moment after the update and a handling of reg: ignored, divided by N; an uphill
+    step; b frozen), else what their first value shows (N·log 2: summed; not log 2: a wrong
+    start; log 2: the later steps are off)."""
+    n = X.shape[0]
+    regs = ((reg, ""), (0.0, "reg is ignored in training (pass reg to logistic_loss)"),
+            (reg / n, "the penalty is divided by N (reg/(2N)*||w||^2, gradient reg*w/N): the "
+                      "contract's is 0.5*reg*||w||^2"))
+    for r, what in (regs if reg else regs[:1]):
+        for after in (False, True):
+            if (r, after) == (reg, False):
+                continue
+            if np.allclose(got, oracle_train(X, y, lr, iters, r, after=after)[2], rtol=1e-6):
+                moment = "the losses are recorded after each update: record them before" \
+                    if after else ""
+                return "; ".join(t for t in (moment, what) if t)
+    if np.allclose(got, oracle_train(X, y, -lr, iters, reg)[2], rtol=1e-6):
+        return ("the loss grows: each step goes uphill (w = w + learning_rate*dw); "
+                "gradient descent subtracts: w = w - learning_rate*dw, b likewise")
+    if np.allclose(got, oracle_train(X, y, lr, iters, reg, update_b=False)[2], rtol=1e-6):
+        return "b is never updated: b = b - learning_rate*db at every iteration, as w"
+    if np.isclose(got[0], n * np.log(2.0), rtol=1e-9) and n > 1:
+        return (f"the first loss is {got[0]:.6g} = N*log 2 (N = {n}): the losses are sums over "
+                "the examples; the loss is their mean (divide by N)")
+    if not np.isclose(got[0], np.log(2.0), rtol=1e-9):
+        return (f"the first loss is {got[0]:.6g}, not log 2 = 0.693147, the loss at w = 0, b = 0: "
+                "start from w = 0, b = 0 and record the loss before each update")
+    return ("the first loss (log 2, at w = 0, b = 0) is right and later ones differ, so the "
+            "updates or the later losses are off: each iteration takes (loss, dw, db) = "
+            "logistic_loss(w, b, X, y, reg), records loss, then w = w - learning_rate*dw, "
+            "b = b - learning_rate*db (if logistic_loss fails its checks, fix it first)")
+
+
+def _count_hint(got, iters) -> str:
+    """The hint for losses of the wrong count: one per 100 iterations, the first log 2."""
+    if got.size == len(range(0, iters, 100)) < iters and got.size and \
+            np.isclose(got[0], np.log(2.0), rtol=1e-9):
+        return (f". Hint: {got.size} loss(es), the first log 2 at w = 0: as if recorded only when "
+                "i % 100 == 0 (every 100 iterations, the Deep Learning Specialization's "
+                "learning-curve costs); append the loss at every iteration")
+    return ""
 
 
 def check_train(ctx) -> None:
@@ -151,33 +252,54 @@ def check_train(ctx) -> None:
                 raise Fail(f"{TRAIN} returned {kind} as losses on {on}; expected a list of "
                            f"{iters} floats, the loss before each update. Hint: losses.append(loss)"
                            " inside the loop, and return (w, b, losses)")
-            got = np.array([as_float(v, TRAIN, "a loss") for v in list(losses)])
+            got = np.array([as_float(v, TRAIN, f"a loss ({on})") for v in list(losses)])
             if got.shape != (iters,):
                 raise Fail(f"{TRAIN} returned {got.size} losses on {on}; expected {iters}, one per "
-                           "iteration, recorded before each update")
-            hint = "start from w = zeros(D), b = 0; record the loss before each update"
-            if np.allclose(got, oracle_train(X, y, lr, iters, reg, after=True)[2], rtol=1e-6):
-                hint = "the losses are recorded after each update: record them before"
-            elif np.allclose(got, oracle_train(X, y, -lr, iters, reg)[2], rtol=1e-6):
-                hint = ("the loss grows: each step goes uphill (w = w + learning_rate*dw); "
-                        "gradient descent subtracts: w = w - learning_rate*dw, b likewise")
-            elif np.allclose(got, oracle_train(X, y, lr, iters, reg, update_b=False)[2],
-                             rtol=1e-6):
-                hint = "b is never updated: b = b - learning_rate*db at every iteration, as w"
-            elif not np.isclose(got[0], np.log(2.0), rtol=1e-9):
-                hint = f"the first loss is {got[0]:.6g}, not log 2 = 0.693147: start from w = 0, b = 0"
+                           "iteration, recorded before each update" + _count_hint(got, iters))
+            hint = "" if np.allclose(got, el, rtol=RTOL) else _train_hint(got, X, y, lr, iters, reg)
             assert_close(got, np.array(el), fn=TRAIN, what="losses", on=on, hint=hint, rtol=RTOL)
             assert_close(expect_array(w, fn=TRAIN, what="w", shape=(3,)), ew, fn=TRAIN, what="w",
                          on=on, rtol=RTOL, hint="w = w - learning_rate*dw at every iteration")
             assert_close(np.asarray(as_float(b, TRAIN, "b")), np.asarray(eb), fn=TRAIN, what="b",
                          on=on, rtol=RTOL, hint="b = b - learning_rate*db at every iteration")
+    check_zero_iterations(ctx, found, *_data(ctx.rng, 5, 3))
     found.done()
 
 
+def check_zero_iterations(ctx, found, X, y) -> None:
+    """num_iters=0: no update, so (zeros(D), 0, []) (the contract: num_iters losses)."""
+    on = "num_iters=0"
+    with found.judge(on):
+        try:
+            value = ctx.call(TRAIN, X, y, 0.1, 0)
+        except StudentRaised as exc:
+            raise Failures(f"{TRAIN} crashed on {on}, where it must return (zeros(D), 0, []). "
+                           "Hint: with no iteration the loop body never runs, so nothing it "
+                           "assigns (dw, db, the last loss) exists after the loop"
+                           f"\n  Also, on {on}: {exc.fn} crashed:", (exc.fn, exc.error), on)
+        w, b, losses = expect_tuple(value, 3, fn=TRAIN, names="(w, b, losses)")
+        if losses is None or np.size(losses) != 0:
+            raise Fail(f"{TRAIN} returned {'None' if losses is None else np.size(losses)} losses "
+                       f"on {on}; expected an empty list (no iteration, no loss). Hint: append "
+                       "the loss inside the loop over range(num_iters), nowhere else")
+        assert_close(expect_array(w, fn=TRAIN, what="w", shape=(X.shape[1],)),
+                     np.zeros(X.shape[1]), fn=TRAIN, what="w", on=on, atol=0.0, rtol=0.0,
+                     hint="with no iteration w stays at its start, zeros(D)")
+        assert_close(np.asarray(as_float(b, TRAIN, f"b ({on})")), np.asarray(0.0), fn=TRAIN,
+                     what="b", on=on, atol=0.0, rtol=0.0, hint="with no iteration b stays at 0")
+
+
 def check_inputs_untouched(ctx) -> None:
+    """Each input of each function on its own, so every one changed in place is named."""
+    found = Findings()
     X, y = _data(ctx.rng, 6, 3)
     w = ctx.rng.normal(size=3)
     _, (args, kw) = ctx.call_with_inputs(LOSS, w.copy(), 0.2, X.copy(), y.copy(), 0.1)
-    assert_unchanged({"w": w, "X": X, "y": y}, args, kw, fn=LOSS, names=("w", "b", "X", "y", "reg"))
+    for name, orig in (("w", w), ("X", X), ("y", y)):
+        with found.judge(f"{LOSS} {name}"):
+            assert_unchanged({name: orig}, args, kw, fn=LOSS, names=("w", "b", "X", "y", "reg"))
     _, (args, kw) = ctx.call_with_inputs(TRAIN, X.copy(), y.copy(), 0.1, 5)
-    assert_unchanged({"X": X, "y": y}, args, kw, fn=TRAIN, names=("X", "y"))
+    for name, orig in (("X", X), ("y", y)):
+        with found.judge(f"{TRAIN} {name}"):
+            assert_unchanged({name: orig}, args, kw, fn=TRAIN, names=("X", "y"))
+    found.done()
