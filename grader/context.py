@@ -14,12 +14,14 @@ from grader.spec import Check, Exercise
 
 
 class StudentRaised(Exception):
-    """The student's function raised. ``error`` holds type, message and trimmed traceback."""
+    """The student's function raised. ``error`` holds type, message and trimmed traceback;
+    ``on`` what the check was judging when it did (e.g. "X of shape (4, 3)"; "" unknown)."""
 
-    def __init__(self, fn: str, error: dict):
+    def __init__(self, fn: str, error: dict, on: str = ""):
         super().__init__(error.get("message", ""))
         self.fn = fn
         self.error = error
+        self.on = on
 
 
 class Forbidden(Exception):

@@ -247,6 +247,8 @@ def run_checks(exercise: Exercise, process: StudentProcess, source: str, opts: O
         except StudentRaised as exc:
             status, msg = "error", crashes.text(exc.fn, exc.error, check.name,
                                                 _student_message(exc.fn, exc.error))
+            if getattr(exc, "on", ""):
+                msg = f"on {exc.on}: {msg}"
         except Forbidden as exc:
             status, msg = "fail", f"your code reached the forbidden operator {exc}"
         except StudentCrash as exc:

@@ -56,10 +56,11 @@ def assert_unchanged(before: dict, after_args: list, after_kwargs: dict, *, fn: 
         names: the parameter names, in positional order.
 
     Raises:
-        Fail: naming the argument and the first changed element.
+        Fail: naming every changed argument and, for each, its first changed element.
     """
     after = dict(zip(names, after_args))
     after.update(after_kwargs or {})
+    changed, details = [], []
     for name, orig in before.items():
         if not isinstance(orig, np.ndarray):
             continue
@@ -68,13 +69,17 @@ def assert_unchanged(before: dict, after_args: list, after_kwargs: dict, *, fn: 
             got = got.array
         if not isinstance(got, np.ndarray) or got.shape != orig.shape or \
                 not np.array_equal(got, orig, equal_nan=True):
-            where = ""
+            changed.append(f"`{name}`")
             if isinstance(got, np.ndarray) and got.shape == orig.shape:
                 idx = tuple(int(i) for i in np.argwhere(~np.isclose(got, orig, equal_nan=True))[0])
-                where = f": {name}{list(idx)} was {orig[idx]:.6g}, is now {got[idx]:.6g}"
-            raise Fail(f"{fn} changed its input `{name}` in place{where}. Hint: `a += b`, "
-                       "`a *= b`, `a[mask] = 0` and `np.exp(x, out=x)` write into the caller's "
-                       "array; compute into a new array (`a = a + b`) or copy first")
+                details.append(f"{name}{list(idx)} was {orig[idx]:.6g}, is now {got[idx]:.6g}")
+    if changed:
+        listed = changed[0] if len(changed) == 1 else ", ".join(changed[:-1]) + " and " + changed[-1]
+        where = f": {'; '.join(details)}" if details else ""
+        raise Fail(f"{fn} changed its input{'s' if len(changed) > 1 else ''} {listed} in place"
+                   f"{where}. Hint: `a += b`, `a *= b`, `a[mask] = 0` and `np.exp(x, out=x)` "
+                   "write into the caller's array; compute into a new array (`a = a + b`) or "
+                   "copy first")
 
 
 class Failures(Fail):
@@ -148,7 +153,7 @@ class Findings:
         from grader.engine import StudentRaised
         if not self.messages:
             if self.crash is not None:
-                raise StudentRaised(self.crash[0], self.crash[1])
+                raise StudentRaised(*self.crash)
             return
         text = self.messages[0] + "".join(f"\n  Also: {m}" for m in self.messages[1:])
         crash = None

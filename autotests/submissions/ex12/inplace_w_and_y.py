@@ -1,5 +1,4 @@
-# expect: inputs_untouched fail changed its input `w` in place
-# expect: inputs_untouched fail changed its input `y` in place
+# expect: inputs_untouched fail changed its inputs `w` and `y` in place
 # expect: loss_values pass
 """Wrong: logistic_loss computes the right values but writes into two of its inputs: p - y goes
 into y (np.subtract(..., out=y)) and the penalty squares w through an alias (w_sq **= 2). Both
