@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from grader.exercises.ex09_optim.checks import _diagnose, _gradients
+from grader.exercises.ex09_optim.checks import _gradients
+from grader.exercises.ex09_optim.diagnose import T_STARTS_AT_ONE, diagnose
 from grader.exercises.ex09_optim.oracles import DEFAULTS, MISTAKES, updates
 
 STEPS = 60
@@ -70,17 +71,58 @@ def test_adam_first_step_is_lr_dw_over_abs_dw():
                                         for n, kw, _ in ms])
 def test_each_mistake_differs_from_the_oracle_and_is_named(fn, name, kw):
     """Every mistake changes the updates on the graded gradients, and the diagnosis names it
-    (not an earlier mistake in the list) from its own sequence."""
+    (not an earlier mistake in the list) from its own sequence and the config it returns (the
+    contract's defaults and the mistake's own state)."""
     rng = np.random.default_rng(3)
     grads = _gradients(rng, (4, 6), STEPS)
     hp = DEFAULTS[fn]
     good, _ = updates(fn, grads, hp)
-    bad, _ = updates(fn, grads, hp, **kw)
+    bad, states = updates(fn, grads, hp, **kw)
     assert not all(np.allclose(g, b, rtol=1e-5, atol=1e-12, equal_nan=True)
                    for g, b in zip(good, bad)), name
     prev = [np.zeros((4, 6))] * STEPS
-    hint = _diagnose(fn, bad, prev, grads, None)
+    hint = diagnose(fn, bad, prev, grads, None, {**hp, **states[0]})
     assert hint == dict((n, h) for n, _, h in MISTAKES[fn])[name]
+
+
+def _probe_giving(fn, grads, hp, **kw):
+    """A probe that answers as a submission with mistake ``kw`` would when given every key."""
+    return lambda config: updates(fn, grads[:1], hp, **kw)[0][0]
+
+
+def test_causes_the_updates_cannot_tell_apart_are_told_apart_by_config_or_probe():
+    """A default learning_rate of 1e-3 and the gradient scaled by 1 - momentum give the same
+    steps at momentum 0.9 (issue 15, D3); Adam's t starting at 1 and the power t + 1 likewise
+    (D4). The returned config, else one call with every key given, decides; without either
+    both causes are named, never only the one the observation does not single out."""
+    grads = _gradients(np.random.default_rng(5), (4, 6), 5)
+    prev = [np.zeros((4, 6))] * 5
+    fn, hp = "sgd_momentum_update", DEFAULTS["sgd_momentum_update"]
+    low, _ = updates(fn, grads, {**hp, "learning_rate": 1e-3})
+    damped = dict((n, h) for n, _, h in MISTAKES[fn])["dampened"]
+    lr_hint = "the default learning_rate is 0.01 (you used 0.001)"
+    assert diagnose(fn, low, prev, grads, None, {"learning_rate": 1e-3, "momentum": 0.9}) \
+        == lr_hint
+    assert diagnose(fn, low, prev, grads, None, {"learning_rate": 1e-2, "momentum": 0.9}) \
+        == damped
+    both = diagnose(fn, low, prev, grads, None, {})
+    assert lr_hint in both and damped in both
+    assert diagnose(fn, low, prev, grads, None, {}, _probe_giving(fn, grads, hp)) == lr_hint
+    assert diagnose(fn, low, prev, grads, None, {},
+                    _probe_giving(fn, grads, hp, damped=True)) == damped
+
+    fn, hp = "adam_update", DEFAULTS["adam_update"]
+    late, states = updates(fn, grads, hp, {"t": 1})
+    power = dict((n, h) for n, _, h in MISTAKES[fn])["wrong power"]
+    assert states[0]["t"] == 2
+    assert diagnose(fn, late, prev, grads, None, {**hp, **states[0]}) == T_STARTS_AT_ONE
+    assert diagnose(fn, late, prev, grads, None, {**hp, "t": 1}) == power
+    assert diagnose(fn, late, prev, grads, None, {}, _probe_giving(fn, grads, hp)) \
+        == T_STARTS_AT_ONE
+    assert diagnose(fn, late, prev, grads, None, {},
+                    _probe_giving(fn, grads, hp, t_plus=1)) == power
+    both = diagnose(fn, late, prev, grads, None, None)
+    assert T_STARTS_AT_ONE in both and power in both
 
 
 def test_one_round_trip_for_the_contract_and_the_sequential_run_otherwise(tmp_path, monkeypatch):

@@ -11,7 +11,8 @@ The sweep keeps one student process per file across all seeds (the engine's
 runs a wrong submission's declared checks only (with the value checks they depend on), and runs
 the files in one worker process per CPU core, the slowest exercises first. Measured with one
 worker on the shared 2-core development machine (load average 3-6), 200 seeds, one exercise at a
-time: ex08 27 files 21 min, ex09 16 files 5.2 min, ex10 21 files 1.4 min, ex11 33 files 9.5 min,
+time: ex08 27 files 21 min, ex09 31 files 25 min (load 3, another sweep running; its
+earlier 16 files took 5.2 min), ex10 21 files 1.4 min, ex11 33 files 9.5 min,
 ex12 32 files 3.8-6.2 min, ex13 39 files 8.9 min (``DLGRADE_SWEEP_SEEDS`` sets
 another count, ``DLGRADE_SWEEP_EXERCISES=ex09,ex10`` a subset of exercises,
 ``DLGRADE_SWEEP_WORKERS`` the number of worker processes). Run it with

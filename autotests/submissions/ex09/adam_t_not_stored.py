@@ -1,4 +1,4 @@
-# expect: adam_many_steps fail t does not carry over
+# expect: adam_many_steps fail t does not advance from call to call
 """Wrong: t is not stored back, so the bias correction always uses t = 1."""
 import numpy as np
 

@@ -5,7 +5,8 @@ Oracle: :mod:`.oracles`, numpy float64 re-statements of ``torch.optim.SGD`` (mom
 ``autotests/test_ex09_optim.py``. As in ex03, the checks feed the student's ``next_w`` and
 ``config`` back into the next call and judge each step's update ``next_w - w`` against the
 oracle's, so an error never compounds; on a mismatch the whole sequence is compared with the usual
-mistakes' sequences to name the mistake. Each run is first tried in one round trip fed the
+mistakes' sequences to name the mistake (:mod:`.diagnose`: causes with the same updates are told
+apart by the returned config or one call with every key given, or named together). Each run is first tried in one round trip fed the
 oracle's weights and config (``checks._fast``): only a submission that returns exactly the
 contract's updates and config passes there; any other is judged by the sequential run.
 """

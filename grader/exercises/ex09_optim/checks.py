@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.common import assert_unchanged
+from grader.checks.common import Findings, assert_unchanged
 from grader.checks.compare import assert_close, describe_shape, expect_array, expect_tuple
 from grader.context import StudentRaised
-from grader.exercises.ex09_optim.oracles import (DEFAULTS, MISTAKES, STATE, WRONG_DEFAULTS,
-                                                 updates)
+from grader.exercises.ex09_optim.diagnose import T_STARTS_AT_ONE, diagnose
+from grader.exercises.ex09_optim.oracles import DEFAULTS, STATE, updates
 from grader.spec import Fail
 
 FNS = tuple(DEFAULTS)
@@ -27,22 +27,39 @@ def _gradients(rng, shape, steps, scales=(1e-9, 1e-3, 0.1, 1.0, 10.0)):
             for k in range(steps)]
 
 
-def _unpack(fn, value, where, shape):
+def _unpack(fn, value, where, shape, dw=None):
+    """(next_w, config) from the student's return value, or Fail. ``dw`` (the call's gradient)
+    tells the causes of a non-finite Adam step apart."""
     next_w, config = expect_tuple(value, 2, fn=fn, names="(next_w, config)")
     try:
         got = expect_array(next_w, fn=fn, what=f"next_w ({where})", shape=shape)
     except Fail as exc:
-        if "contains" in str(exc) and fn == "adam_update":
-            raise Fail(str(exc).split(". Hint:")[0] + ". Hint: a division by 1 - beta1**0 = 0: "
-                       "t is incremented after the bias correction; increment it first") from None
-        if "contains" in str(exc) and fn == "rmsprop_update":
-            raise Fail(str(exc).split(". Hint:")[0] + ". Hint: the square root of a negative "
-                       "cache: the moving average takes dw**2, not dw") from None
+        if "contains" in str(exc) and fn in ("adam_update", "rmsprop_update"):
+            raise Fail(str(exc).split(". Hint:")[0] + ". Hint: " + _nonfinite_hint(
+                fn, next_w, dw)) from None
         raise
     if not isinstance(config, dict):
         raise Fail(f"{fn} returned {type(config).__name__} as config ({where}); return the state "
                    f"dict with {', '.join(STATE[fn])} updated, so the next call continues from it")
     return got, config
+
+
+def _nonfinite_hint(fn, next_w, dw) -> str:
+    """Why next_w holds NaN or inf: Adam's division by 1 - beta**0 = 0 makes every element
+    non-finite; a square root of a moving average of dw (not dw**2) makes exactly the elements
+    with dw < 0 NaN (on a first step)."""
+    bad = ~np.isfinite(np.asarray(next_w, dtype=np.float64))
+    neg = None if dw is None or np.shape(dw) != bad.shape else np.asarray(dw) < 0
+    if fn == "rmsprop_update":
+        return "the square root of a negative cache: the moving average takes dw**2, not dw"
+    if bad.all():
+        return ("a division by 1 - beta1**0 = 0: t is incremented after the bias correction; "
+                "increment it first")
+    if neg is not None and np.array_equal(bad, neg):
+        return ("NaN exactly where dw < 0: the square root of a negative v. v is the moving "
+                "average of dw**2 and m that of dw; are m and v swapped (m taking dw**2, v dw)?")
+    return ("the square root of a negative v or a division by zero: v averages dw**2 (never "
+            "negative) and t is incremented before the bias correction")
 
 
 def _describe(config) -> str:
@@ -67,7 +84,7 @@ def _run(ctx, fn, chains):
                               for (w, config), (_, grads, _) in zip(state, chains)])
         for c, (value, (w0, grads, config0)) in enumerate(zip(values, chains)):
             where = f"step {k + 1} of {len(grads)}, starting from {_describe(config0)}"
-            w, config = _unpack(fn, value, where, w0.shape)
+            w, config = _unpack(fn, value, where, w0.shape, grads[k])
             state[c] = (w, config)
             out[c][0].append(w)
             out[c][1].append({key: (v.copy() if isinstance(v, np.ndarray) else v)
@@ -143,36 +160,12 @@ def _hp(fn, config0):
     return {k: cfg.get(k, d) for k, d in DEFAULTS[fn].items()}
 
 
-def _diagnose(fn, got, prev, grads, config0) -> str:
-    """The hint of the mistake whose whole sequence of updates matches the student's, or ""."""
-    cfg, hp = config0 or {}, _hp(fn, config0)
-    state0 = {k: cfg[k] for k in STATE[fn] if k in cfg}
-    tries = [(kw, hint) for _n, kw, hint in MISTAKES[fn]]
-    for key, values in WRONG_DEFAULTS[fn].items():
-        if key in cfg:
-            tries.append(({"hp": {**hp, key: DEFAULTS[fn][key]}},
-                          f"config['{key}'] = {cfg[key]:g} is ignored: you always use the "
-                          f"default {DEFAULTS[fn][key]:g}; fill in a default only when the key "
-                          "is missing (config.setdefault)"))
-        else:
-            tries += [({"hp": {**hp, key: v}}, f"the default {key} is {DEFAULTS[fn][key]:g} "
-                       f"(you used {v:g})") for v in values]
-    if fn == "adam_update" and state0.get("t"):
-        tries.append(({"state0": {**state0, "t": 0}},
-                      f"the bias correction restarts from t = 1 although config['t'] = "
-                      f"{state0['t']} was given: use beta1**t and beta2**t with t = config['t'] "
-                      "+ 1, not a step count (or running powers) of your own"))
-    for kw, hint in tries:
-        kw = dict(kw)
-        ups, _ = updates(fn, grads[:len(got)], kw.pop("hp", hp), kw.pop("state0", state0), **kw)
-        if all(np.allclose(g, u, rtol=1e-5, atol=1e-12 + 1e-13 * float(np.max(np.abs(p))),
-                           equal_nan=True) for g, u, p in zip(got, ups, prev)):
-            return hint
-    return ""
+def _judge(fn, w0, grads, config0, next_ws, what, configs=None, ctx=None) -> None:
+    """Each step's update next_w - w against the oracle's (errors do not compound).
 
-
-def _judge(fn, w0, grads, config0, next_ws, what) -> None:
-    """Each step's update next_w - w against the oracle's (errors do not compound)."""
+    ``configs`` (the configs the student returned, step by step) and ``ctx`` (to call the
+    student once more with every key given) only help to name the mistake
+    (:func:`.diagnose.diagnose`)."""
     cfg = config0 or {}
     expected, _ = updates(fn, grads, _hp(fn, config0),
                           {k: cfg[k] for k in STATE[fn] if k in cfg})
@@ -181,11 +174,27 @@ def _judge(fn, w0, grads, config0, next_ws, what) -> None:
     for k, (g, e) in enumerate(zip(got, expected)):
         atol = max(STEP_ATOL, 1e-15 * float(np.max(np.abs(prev[k]))))
         if not np.all(np.abs(g - e) <= atol + STEP_RTOL * np.abs(e)):
-            hint = _diagnose(fn, got, prev, grads, config0) or \
+            probe_ = None if ctx is None else _prober(ctx, fn, w0, grads[0], config0)
+            hint = diagnose(fn, got, prev, grads, config0, configs[0] if configs else None,
+                            probe_) or \
                 "follow the contract's formula step by step (docs/ex09_optim.md)"
             assert_close(g, e, fn=fn, what="the update next_w - w",
                          on=f"step {k + 1} of {what}, starting from {_describe(config0)}",
                          hint=hint, rtol=STEP_RTOL, atol=atol)
+
+
+def _prober(ctx, fn, w0, dw, config0):
+    """``probe(config)``: the student's first update from ``w0``, ``dw`` with ``config`` (a
+    dict of the contract's keys, copied) in place of ``config0``; None when it crashed or
+    returned something unusable."""
+    def probe(config):
+        try:
+            next_w, _ = _unpack(fn, ctx.call(fn, w0.copy(), dw.copy(), _copy(config)), "",
+                                w0.shape, dw)
+        except (Fail, StudentRaised):
+            return None
+        return next_w - w0
+    return probe
 
 
 def _judge_state(fn, grads, config0, configs, what) -> None:
@@ -200,8 +209,10 @@ def _judge_state(fn, grads, config0, configs, what) -> None:
                            f"{sorted(config)}). Hint: store the state in config['{key}']")
             if key == "t":
                 if config[key] != value:
+                    hint = T_STARTS_AT_ONE if "t" not in cfg and k == 0 and \
+                        config[key] == 2 else "t counts the steps taken (t = t + 1 on every call)"
                     raise Fail(f"{fn}: config['t'] is {config[key]!r} after {on}, expected "
-                               f"{value}: t counts the steps taken (t = t + 1 on every call)")
+                               f"{value}. Hint: {hint}")
                 continue
             got = expect_array(config[key], fn=fn, what=f"config['{key}']", shape=value.shape)
             hint = f"config['{key}'] must hold the quantity the contract names"
@@ -221,7 +232,8 @@ def _judge_state(fn, grads, config0, configs, what) -> None:
 def probe(ctx) -> None:
     for fn in FNS:
         w = ctx.rng.normal(size=(2, 3))
-        _unpack(fn, ctx.call(fn, w, ctx.rng.normal(size=(2, 3)), None), "config=None", w.shape)
+        dw = ctx.rng.normal(size=(2, 3))
+        _unpack(fn, ctx.call(fn, w, dw, None), "config=None", w.shape, dw)
 
 
 def check_defaults(ctx) -> None:
@@ -236,8 +248,8 @@ def check_defaults(ctx) -> None:
                               for positional, w, dw in cases])
         for (positional, w, dw), value in zip(cases, values):
             call = f"{fn}(w, dw{', None' if positional else ''})"
-            next_w, config = _unpack(fn, value, call, w.shape)
-            _judge(fn, w, [dw], None, [next_w], f"1 ({call})")
+            next_w, config = _unpack(fn, value, call, w.shape, dw)
+            _judge(fn, w, [dw], None, [next_w], f"1 ({call})", [config], ctx)
             for key, want in DEFAULTS[fn].items():
                 got = config.get(key)
                 if not isinstance(got, (int, float)) or abs(float(got) - want) > 1e-12 * want:
@@ -265,7 +277,7 @@ def check_config_honoured(ctx) -> None:
         if _fast(ctx, fn, chains):
             continue
         for (partial, config0, w0, grads), (next_ws, configs) in zip(runs, _run(ctx, fn, chains)):
-            _judge(fn, w0, grads, config0, next_ws, "5")
+            _judge(fn, w0, grads, config0, next_ws, "5", configs, ctx)
             for key in partial:
                 if configs[-1].get(key) != partial[key]:
                     raise Fail(f"{fn} was given {_describe(partial)} and returned config['{key}']"
@@ -279,8 +291,8 @@ def _many(ctx, fn, configs) -> None:
     chains = [(w0, grads, _copy(config0)) for w0, grads, config0 in runs]
     if _fast(ctx, fn, chains):
         return
-    for (w0, grads, config0), (next_ws, _) in zip(runs, _run(ctx, fn, chains)):
-        _judge(fn, w0, grads, config0, next_ws, f"{STEPS}")
+    for (w0, grads, config0), (next_ws, configs) in zip(runs, _run(ctx, fn, chains)):
+        _judge(fn, w0, grads, config0, next_ws, f"{STEPS}", configs, ctx)
 
 
 def check_sgd_momentum_many_steps(ctx) -> None:
@@ -304,8 +316,10 @@ def check_adam_first_step(ctx) -> None:
     """Adam's first step: m_hat = dw, v_hat = dw**2, so next_w - w = -lr*dw/(|dw| + eps)."""
     w = ctx.rng.normal(size=(3, 5))
     dw = _gradients(ctx.rng, w.shape, 1, scales=(1e-6, 1e-2, 1.0, 100.0, 1e4))[0]
-    next_w, _ = _unpack("adam_update", ctx.call("adam_update", w, dw, None), "step 1", w.shape)
-    _judge("adam_update", w, [dw], None, [next_w], "1 (the bias-corrected first step)")
+    next_w, config = _unpack("adam_update", ctx.call("adam_update", w, dw, None), "step 1",
+                             w.shape, dw)
+    _judge("adam_update", w, [dw], None, [next_w], "1 (the bias-corrected first step)",
+           [config], ctx)
 
 
 def check_state(ctx) -> None:
@@ -321,8 +335,20 @@ def check_state(ctx) -> None:
 
 
 def check_inputs_untouched(ctx) -> None:
-    """w and dw are not changed in place (config may be: it is the optimizer's state)."""
+    """w and dw are not changed in place (config may be: it is the optimizer's state); every
+    rule that changes them is named."""
+    found, hint = Findings(), []
     for fn in FNS:
         w, dw = ctx.rng.normal(size=(3, 4)), ctx.rng.normal(size=(3, 4))
-        _, (args, kwargs) = ctx.call_with_inputs(fn, w.copy(), dw.copy(), None)
-        assert_unchanged({"w": w, "dw": dw}, args, kwargs, fn=fn, names=("w", "dw", "config"))
+        with found.judge(fn):
+            _, (args, kwargs) = ctx.call_with_inputs(fn, w.copy(), dw.copy(), None)
+            try:
+                assert_unchanged({"w": w, "dw": dw}, args, kwargs, fn=fn,
+                                 names=("w", "dw", "config"))
+            except Fail as exc:
+                text, _, tail = str(exc).partition(". Hint: ")
+                hint = hint or [tail]
+                raise Fail(text) from None
+    if found.messages:
+        found.messages[-1] += ". Hint: " + hint[0]
+    found.done()

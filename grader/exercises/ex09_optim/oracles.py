@@ -158,8 +158,8 @@ MISTAKES = {
         ("wrong power", dict(t_plus=1),
          "the bias correction uses the power t + 1: after t = t + 1 use beta1**t and beta2**t"),
         ("t not carried", dict(t_fixed=1),
-         "the bias correction always uses t = 1: t does not carry over between calls; store "
-         "the incremented t in config['t']"),
+         "the bias correction always uses t = 1: t does not advance from call to call; "
+         "increment t on every call and store the new t back in config['t']"),
         ("betas swapped", dict(swapped=True),
          "beta1 and beta2 are swapped: m (the mean of dw) decays with beta1 = 0.9, v (the mean "
          "of dw**2) with beta2 = 0.999"),

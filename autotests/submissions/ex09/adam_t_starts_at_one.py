@@ -1,0 +1,59 @@
+# expect: defaults fail Hint: t starts at 1 when config has no 't'
+# expect: adam_first_step fail Hint: t starts at 1 when config has no 't'
+# expect: state fail config['t'] is 2 after step 1
+# expect: state fail t starts at 1
+"""Wrong: Adam's default t is 1 and it is incremented before use (the first step uses t = 2),
+as the 2017 CS231n skeleton's setdefault('t', 1) plus the later 'increment first' (D4)."""
+import numpy as np
+
+
+def sgd_momentum_update(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault('learning_rate', 1e-2)
+    config.setdefault('momentum', 0.9)
+    v = config.get('velocity', np.zeros_like(w))
+
+    v = config['momentum'] * v - config['learning_rate'] * dw
+    next_w = w + v
+
+    config['velocity'] = v
+    return next_w, config
+
+
+def rmsprop_update(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault('learning_rate', 1e-2)
+    config.setdefault('decay_rate', 0.99)
+    config.setdefault('epsilon', 1e-8)
+    cache = config.get('cache', np.zeros_like(w))
+
+    rho = config['decay_rate']
+    cache = rho * cache + (1 - rho) * dw ** 2
+    next_w = w - config['learning_rate'] * dw / (np.sqrt(cache) + config['epsilon'])
+
+    config['cache'] = cache
+    return next_w, config
+
+
+def adam_update(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault('learning_rate', 1e-3)
+    config.setdefault('beta1', 0.9)
+    config.setdefault('beta2', 0.999)
+    config.setdefault('epsilon', 1e-8)
+    m = config.get('m', np.zeros_like(w))
+    v = config.get('v', np.zeros_like(w))
+    t = config.get('t', 1) + 1
+
+    b1, b2 = config['beta1'], config['beta2']
+    m = b1 * m + (1 - b1) * dw
+    v = b2 * v + (1 - b2) * dw ** 2
+    m_hat = m / (1 - b1 ** t)
+    v_hat = v / (1 - b2 ** t)
+    next_w = w - config['learning_rate'] * m_hat / (np.sqrt(v_hat) + config['epsilon'])
+
+    config['m'], config['v'], config['t'] = m, v, t
+    return next_w, config
