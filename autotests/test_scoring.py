@@ -115,6 +115,9 @@ def test_a_crash_is_shown_once_with_the_students_frames(tmp_path):
         assert f"raised the same AttributeError as in {crashed[0].name}" in c.message, c.message
         assert c.message.startswith("sigmoid") and "no_such_attribute" in c.message
         assert "line 5, in _helper" in c.message and "Traceback" not in c.message
+    # a check whose only finding was the crash says which of its inputs it was judging
+    stability = next(c for c in crashed if c.name == "stability")
+    assert "(while judging sigmoid on large |z|)" in stability.message.split("\n", 1)[0]
 
 
 def _cli(*args, cwd):

@@ -247,8 +247,9 @@ def run_checks(exercise: Exercise, process: StudentProcess, source: str, opts: O
         except StudentRaised as exc:
             status, msg = "error", crashes.text(exc.fn, exc.error, check.name,
                                                 _student_message(exc.fn, exc.error))
-            if getattr(exc, "on", ""):
-                msg = f"on {exc.on}: {msg}"
+            if getattr(exc, "on", ""):   # what the check was judging: first line's end
+                head, _, rest = msg.partition("\n")
+                msg = f"{head} (while judging {exc.on})" + ("\n" + rest if rest else "")
         except Forbidden as exc:
             status, msg = "fail", f"your code reached the forbidden operator {exc}"
         except StudentCrash as exc:
