@@ -15,7 +15,8 @@ time: ex08 27 files 21 min, ex09 31 files 25 min (load 3, another sweep running;
 earlier 16 files took 5.2 min), ex10 21 files 1.4 min, ex11 33 files 9.5 min,
 ex12 32 files 3.8-6.2 min, ex13 39 files 8.9 min (``DLGRADE_SWEEP_SEEDS`` sets
 another count, ``DLGRADE_SWEEP_EXERCISES=ex09,ex10`` a subset of exercises,
-``DLGRADE_SWEEP_WORKERS`` the number of worker processes). Run it with
+``DLGRADE_SWEEP_WORKERS`` the number of worker processes, ``DLGRADE_SWEEP_FILES=ex06/a.py,...``
+some files, ``DLGRADE_SWEEP_SEED_LIST=21,44`` some seeds). Run it with
 ``pytest -m slow autotests/test_seed_sweep.py``.
 """
 from __future__ import annotations
@@ -29,7 +30,11 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-SEEDS = int(os.environ.get("DLGRADE_SWEEP_SEEDS", "200"))
+SEEDS = ([int(x) for x in os.environ["DLGRADE_SWEEP_SEED_LIST"].split(",")]
+         if os.environ.get("DLGRADE_SWEEP_SEED_LIST")
+         else list(range(int(os.environ.get("DLGRADE_SWEEP_SEEDS", "200")))))
+#: Files to sweep, as exNN/name.py (comma-separated; empty: all of ``ONLY``'s exercises).
+FILES = {f for f in os.environ.get("DLGRADE_SWEEP_FILES", "").split(",") if f}
 #: Exercises to sweep (comma-separated ids; empty: every exercise).
 ONLY = {e for e in os.environ.get("DLGRADE_SWEEP_EXERCISES", "").split(",") if e}
 #: Rough relative cost of one seed of an exercise (to start the slow files first).
@@ -40,7 +45,8 @@ def _files() -> list[tuple[str, str]]:
     """(kind, path) of every file the sweep grades (those of ``ONLY``'s exercises if set)."""
     files = ([("submission", p) for p in sorted((HERE / "submissions").glob("ex*/*.py"))]
              + [("real", p) for p in sorted((HERE / "real").glob("ex*/*.py"))])
-    return [(kind, str(p)) for kind, p in files if not ONLY or p.parent.name in ONLY]
+    return [(kind, str(p)) for kind, p in files if (not ONLY or p.parent.name in ONLY)
+            and (not FILES or f"{p.parent.name}/{p.name}" in FILES)]
 
 
 def _plan(kind: str, path: Path, exercise):
@@ -84,8 +90,8 @@ def _plan(kind: str, path: Path, exercise):
     return chosen, judge
 
 
-def _sweep_file(kind: str, path: str, seeds: int) -> dict:
-    """Grade one file on ``seeds`` seeds in one student process; returns {"problems": {seed:
+def _sweep_file(kind: str, path: str, seeds: list) -> dict:
+    """Grade one file on each of ``seeds`` in one student process; returns {"problems": {seed:
     [..]}, "seconds": s}."""
     import time
 
@@ -108,7 +114,11 @@ def _sweep_file(kind: str, path: str, seeds: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / exercise.filename
         target.write_text(source)
-        limits = Limits(call_timeout_s=120.0, budget_s=1e6)
+        # one process serves every seed: its CPU limit (RLIMIT_CPU, for the whole process)
+        # is that of a grading run times the seeds, or a slow file's process is killed by
+        # SIGXCPU partway through the sweep (as ex06's looped convolutions were)
+        limits = Limits(call_timeout_s=120.0, budget_s=1e6,
+                        cpu_seconds=Limits().cpu_seconds * max(1, len(seeds)))
         process = StudentProcess(str(target), exercise.backend, blocked=exercise.forbidden_imports,
                                  forbidden_ops=exercise.forbidden_ops, limits=limits, device="cpu")
         import_error = None
@@ -117,7 +127,7 @@ def _sweep_file(kind: str, path: str, seeds: int) -> dict:
         except Exception as exc:  # noqa: BLE001 - judged like an import error
             import_error = f"import failed: {exc}"
         try:
-            for seed in range(seeds):
+            for seed in seeds:
                 opts = Options(seed=seed, perf=False, limits=limits)
                 results, violations, internal = run_checks(exercise, process, source, opts,
                                                            findings, import_error, checks=checks)
@@ -137,7 +147,7 @@ def _sweep_file(kind: str, path: str, seeds: int) -> dict:
     return {"problems": out, "seconds": time.perf_counter() - t0}
 
 
-def _worker(items: list, seeds: int) -> None:
+def _worker(items: list, seeds: list) -> None:
     results = {}
     for kind, path in items:
         results[path] = _sweep_file(kind, path, seeds)
@@ -151,7 +161,7 @@ def test_every_verdict_holds_on_every_seed(tmp_path):
     workers = int(os.environ.get("DLGRADE_SWEEP_WORKERS", "0")) or max(1, os.cpu_count() or 1)
     shards = [files[k::workers] for k in range(workers)]
     env = dict(os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    procs = [subprocess.Popen([sys.executable, __file__, json.dumps(shard), str(SEEDS)],
+    procs = [subprocess.Popen([sys.executable, __file__, json.dumps(shard), json.dumps(SEEDS)],
                               stdout=subprocess.PIPE, text=True, env=env, cwd=str(tmp_path))
              for shard in shards if shard]
     merged = {}
@@ -168,7 +178,7 @@ def test_every_verdict_holds_on_every_seed(tmp_path):
     per_ex: dict = {}
     for p, r in merged.items():
         per_ex[Path(p).parent.name] = per_ex.get(Path(p).parent.name, 0.0) + r["seconds"]
-    print(f"\n{len(files)} files x {SEEDS} seeds on {workers} workers; worker seconds per "
+    print(f"\n{len(files)} files x {len(SEEDS)} seeds on {workers} workers; worker seconds per "
           "exercise: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(per_ex.items()))
           + "; slowest files: " + ", ".join(f"{Path(p).parent.name}/{Path(p).name} "
                                             f"{r['seconds']:.0f} s" for p, r in slowest))
@@ -177,4 +187,4 @@ def test_every_verdict_holds_on_every_seed(tmp_path):
 
 
 if __name__ == "__main__":
-    _worker(json.loads(sys.argv[1]), int(sys.argv[2]))
+    _worker(json.loads(sys.argv[1]), json.loads(sys.argv[2]))
