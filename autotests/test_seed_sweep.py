@@ -9,14 +9,16 @@ file is judged on each seed as :func:`test_real.problems` says.
 The sweep keeps one student process per file across all seeds (the engine's
 :func:`grader.engine.run_checks` and :func:`grader.engine.finish`, the rules of a normal grading),
 runs a wrong submission's declared checks only (with the value checks they depend on), and runs
-the files in one worker process per CPU core, the slowest exercises first. Measured with one
-worker on the shared 2-core development machine (load average 3-6), 200 seeds, one exercise at a
-time: ex08 27 files 21 min, ex09 31 files 25 min (load 3, another sweep running; its
-earlier 16 files took 5.2 min), ex10 21 files 1.4 min, ex11 33 files 9.5 min,
-ex12 32 files 3.8-6.2 min, ex13 39 files 8.9 min (``DLGRADE_SWEEP_SEEDS`` sets
-another count, ``DLGRADE_SWEEP_EXERCISES=ex09,ex10`` a subset of exercises,
-``DLGRADE_SWEEP_WORKERS`` the number of worker processes, ``DLGRADE_SWEEP_FILES=ex06/a.py,...``
-some files, ``DLGRADE_SWEEP_SEED_LIST=21,44`` some seeds). Run it with
+the files in one worker process per CPU core, the slowest exercises first. Measured with one worker
+on the shared 2-core development machine (load average 3-6), 200 seeds, one exercise at a time:
+ex01 23 files 50 s, ex02 22 files 2.0 min, ex03 17 files 8.7 min, ex04 26 files 6.6 min, ex05 16
+files 4.2 min, ex06 28 files 60 min (load 2-3; a looped real convolution alone 19 min), ex07 22
+files about 40 min (two sweeps side by side), ex08 27 files 21 min, ex09 31 files 25 min (load 3,
+another sweep running; its earlier 16 files took 5.2 min), ex10 21 files 1.4 min, ex11 33 files 9.5
+min, ex12 32 files 3.8-6.2 min, ex13 39 files 8.9 min (``DLGRADE_SWEEP_SEEDS`` sets another count,
+``DLGRADE_SWEEP_EXERCISES=ex09,ex10`` a subset of exercises, ``DLGRADE_SWEEP_WORKERS`` the number
+of worker processes, ``DLGRADE_SWEEP_FILES=ex06/a.py,...`` some files,
+``DLGRADE_SWEEP_SEED_LIST=21,44`` some seeds). Run it with
 ``pytest -m slow autotests/test_seed_sweep.py``.
 """
 from __future__ import annotations
