@@ -357,3 +357,21 @@ def test_messages_are_bounded_in_every_report_and_on_the_terminal():
     print_report(report, Console(file=buf, width=5000, force_terminal=False))
     assert buf.getvalue().count("m") < TERMINAL_MESSAGE_CHARS + 200
     assert "see the JSON report" in buf.getvalue()
+
+
+@pytest.mark.parametrize("returned", ["10**4000", "(10**4000,) * 4"], ids=["int", "tuple"])
+@pytest.mark.parametrize("exercise_id", [f"ex{i:02d}" for i in range(1, 14)])
+def test_integers_beyond_float64_are_the_students_failure(tmp_path, exercise_id, returned):
+    """Regression (class 3): every function of the exercise returns a Python int of 13,288 bits
+    (or a tuple of them); ex12's float conversion and the performance recheck raised
+    OverflowError, an internal grader error. Each check now fails or errs as the student's own,
+    with no internal error, and the exercise still has its result."""
+    from grader.exercises import resolve
+    exercise = resolve(exercise_id)
+    (tmp_path / exercise.filename).write_text("".join(
+        f"def {fn}(*args, **kwargs):\n    return {returned}\n\n" for fn in exercise.functions))
+    result = grade_file(exercise_id, tmp_path)
+    assert result.score == 0 and result.checks
+    for c in result.checks:
+        assert c.status in ("fail", "error", "skip"), (c.name, c.status)
+        assert "internal grader error" not in c.message, (c.name, c.message[:300])

@@ -322,7 +322,11 @@ def recheck(value, expected, *, fn: str, names, items=None, rtol=None, atol=None
     for g, e, name in zip(got, expected, names):
         e = np.asarray(e, dtype=np.float64)
         if e.shape == () and isinstance(g, (int, float, np.integer, np.floating)):
-            arr = np.asarray(float(g))
+            try:
+                arr = np.asarray(float(g))
+            except OverflowError:   # a Python int beyond float64
+                raise Fail(f"{fn} returned {name} as an integer too large for a float64 in a "
+                           "timed call") from None
         else:
             arr = expect_array(g, fn=fn, what=name, shape=e.shape, dtype=dtype, device=device)
         scale = max(1.0, float(np.max(np.abs(e), initial=0.0)))

@@ -245,14 +245,7 @@ def check_train(ctx) -> None:
                                         names="(w, b, losses)")
             lr, iters, reg = args or (0.1, 100, 0.0)
             ew, eb, el = oracle_train(X, y, lr, iters, reg)
-            if not isinstance(losses, (list, tuple, np.ndarray)) or np.ndim(losses) != 1:
-                kind = "None (a missing return?)" if losses is None else (
-                    f"an array of shape {losses.shape}" if isinstance(losses, np.ndarray)
-                    else type(losses).__name__)
-                raise Fail(f"{TRAIN} returned {kind} as losses on {on}; expected a list of "
-                           f"{iters} floats, the loss before each update. Hint: losses.append(loss)"
-                           " inside the loop, and return (w, b, losses)")
-            got = np.array([as_float(v, TRAIN, f"a loss ({on})") for v in list(losses)])
+            got = _losses(losses, iters, on)
             if got.shape != (iters,):
                 raise Fail(f"{TRAIN} returned {got.size} losses on {on}; expected {iters}, one per "
                            "iteration, recorded before each update" + _count_hint(got, iters))
@@ -264,6 +257,22 @@ def check_train(ctx) -> None:
                          on=on, rtol=RTOL, hint="b = b - learning_rate*db at every iteration")
     check_zero_iterations(ctx, found, *_data(ctx.rng, 5, 3))
     found.done()
+
+
+def _losses(losses, iters: int, on: str) -> np.ndarray:
+    """The student's ``losses`` (list, tuple or 1-D array of floats) as a float64 array of
+    shape (n,); anything else (None, a scalar, nested or ragged lists, 2-D arrays) is a
+    :class:`Fail` naming what came back - never handed to numpy to guess its shape."""
+    if not isinstance(losses, (list, tuple, np.ndarray)) or \
+            (isinstance(losses, np.ndarray) and losses.ndim != 1):
+        kind = "None (a missing return?)" if losses is None else (
+            f"an array of shape {losses.shape}" if isinstance(losses, np.ndarray)
+            else type(losses).__name__)
+        want = f"a list of {iters} floats" if iters else "an empty list"
+        raise Fail(f"{TRAIN} returned {kind} as losses on {on}; expected {want}, the loss "
+                   "before each update. Hint: losses.append(loss) inside the loop, and return "
+                   "(w, b, losses)")
+    return np.array([as_float(v, TRAIN, f"a loss ({on})") for v in list(losses)], dtype=float)
 
 
 def check_zero_iterations(ctx, found, X, y) -> None:
@@ -278,8 +287,9 @@ def check_zero_iterations(ctx, found, X, y) -> None:
                            "assigns (dw, db, the last loss) exists after the loop"
                            f"\n  Also, on {on}: {exc.fn} crashed:", (exc.fn, exc.error), on)
         w, b, losses = expect_tuple(value, 3, fn=TRAIN, names="(w, b, losses)")
-        if losses is None or np.size(losses) != 0:
-            raise Fail(f"{TRAIN} returned {'None' if losses is None else np.size(losses)} losses "
+        got = _losses(losses, 0, on)
+        if got.size != 0:
+            raise Fail(f"{TRAIN} returned {got.size} losses "
                        f"on {on}; expected an empty list (no iteration, no loss). Hint: append "
                        "the loss inside the loop over range(num_iters), nowhere else")
         assert_close(expect_array(w, fn=TRAIN, what="w", shape=(X.shape[1],)),

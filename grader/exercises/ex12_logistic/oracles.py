@@ -51,7 +51,12 @@ def oracle_train(X, y, lr=0.1, num_iters=100, reg=0.0, *, after=False, w0=None, 
 def as_float(value, fn: str, what: str) -> float:
     """A float (or 0-d / size-1 float array) out of a student's return value."""
     if isinstance(value, (float, int)) and not isinstance(value, bool):
-        out = float(value)
+        try:
+            out = float(value)
+        except OverflowError:
+            raise Fail(f"{fn} returned {what} as an integer of {abs(value).bit_length()} bits, "
+                       "beyond any float64; it must be a float. Hint: average over the N "
+                       "examples with np.mean") from None
     elif isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind == "f":
         if value.ndim > 0:
             raise Fail(f"{fn} returned {what} as an array of shape {value.shape}; return a float "
