@@ -152,6 +152,25 @@ BAD_VALUES = {
 }
 
 
+def test_a_batch_stops_at_its_first_unencodable_result_and_keeps_forbidden_marks():
+    """The worker encodes a batch's answer once; when a result cannot be encoded the answer ends
+    at it (an UnsupportedReturn error), as if the batch had stopped there, and a forbidden
+    module found after the batch still marks what the grader reads last."""
+    from grader.runner import codec, worker
+    ok = {"ok": True, "value": np.ones(2), "warnings": []}
+    bad = {"ok": True, "value": np.zeros(2, dtype=np.longdouble), "warnings": []}
+    answer = codec.decode(worker._batch_answer([dict(ok), dict(bad), dict(ok)], [], []))
+    results = answer["results"]
+    assert [r["ok"] for r in results] == [True, False]
+    assert results[1]["error"]["type"] == "UnsupportedReturn"
+    answer = codec.decode(worker._batch_answer([dict(ok), dict(ok)], ["import of torch"], []))
+    assert "forbidden" not in answer["results"][0]
+    assert answer["results"][1]["forbidden"] == ["import of torch"]
+    answer = codec.decode(worker._batch_answer([dict(ok), dict(bad), dict(ok)],
+                                               ["import of torch"], []))
+    assert answer["results"][1]["forbidden"] == ["import of torch"]
+
+
 @pytest.mark.parametrize("case", sorted(BAD_VALUES))
 def test_bad_return_values(tmp_path, case):
     body, expected = BAD_VALUES[case]

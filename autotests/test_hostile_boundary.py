@@ -438,3 +438,19 @@ def test_student_process_does_not_reimport_the_command_line(tmp_path):
                    timeout=120)
     messages = " ".join(c["message"] for c in json.loads(report.read_text())["exercises"][0]["checks"])
     assert "SURVEY mods=[] main=None" in messages, messages[:2000]
+
+
+def test_the_watchdog_fires_what_is_due_and_nothing_disarmed():
+    """One watchdog thread serves every channel (runner/channel.py): an armed deadline fires once
+    it passes, a disarmed one never does, a later one waits its turn."""
+    from grader.runner.channel import _WATCHDOG
+    fired = []
+    _WATCHDOG.arm(0.05, lambda: fired.append("due"))
+    _WATCHDOG.disarm(_WATCHDOG.arm(0.05, lambda: fired.append("disarmed")))
+    later = _WATCHDOG.arm(60, lambda: fired.append("later"))
+    deadline = time.monotonic() + 10
+    while not fired and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    _WATCHDOG.disarm(later)
+    assert fired == ["due"]

@@ -81,6 +81,23 @@ def test_a_misspelt_exercise_gets_did_you_mean(typo, suggestion):
     assert "known: ex01 (sigmoid)" in message
 
 
+def test_naming_one_exercise_imports_only_its_module():
+    """resolve() imports the named exercise's module alone (all thirteen cost ~70 ms of every
+    `dlgrade check exNN`), by each spelling; an unknown name still lists every exercise."""
+    code = ("import sys\nfrom grader.exercises import resolve\n"
+            "for name in ('ex04', '4', 'EX04', 'dropout', 'ex04_dropout', 'ex4.py'):\n"
+            "    assert resolve(name).id == 'ex04', name\n"
+            "loaded = sorted(m for m in sys.modules if m.startswith('grader.exercises.ex')\n"
+            "                and m.count('.') == 2)\n"
+            "print(loaded)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['grader.exercises.ex04_dropout']"
+    with pytest.raises(UnknownExercise, match="ex13 \\(rnn\\)"):
+        resolve("ex14")
+
+
 def test_did_you_mean_on_the_command_line_and_not_for_nonsense():
     proc = _run("check", "dropuot")
     assert proc.returncode == 2 and "did you mean 'dropout'?" in proc.stderr

@@ -71,7 +71,7 @@ def _timing_with(monkeypatch, outcomes):
     unit = perf.Timed("f", "expit", lambda ctx, dtype: None, threshold=3.0, cause="a loop")
     seen = iter(outcomes)
 
-    def fake_measure(ctx, units, device):
+    def fake_measure(ctx, units, device, clear_below=None):
         outcome = next(seen)
         if outcome == "untrusted":
             raise measure.contradiction("f", 0.001, 0.009, 0.01)
@@ -99,6 +99,28 @@ def test_a_ratio_far_beyond_the_limit_is_measured_once(monkeypatch):
         _timing_with(monkeypatch, [40.0])
     with pytest.raises(Fail, match=r"measured 3 times"):
         _timing_with(monkeypatch, [5.0, 5.0, 5.0])
+
+
+def test_a_clear_pass_is_measured_for_one_round_and_a_close_one_for_every_round():
+    """``clear_below``: a ratio far under the threshold stops after the first ABBA round (two
+    student blocks); a ratio near it, or no ``clear_below`` (calibration), gets every round."""
+    from grader.engine import Context
+    from grader.runner.process import StudentProcess
+    ex = resolve("ex09")
+    check = next(c for c in ex.checks if c.name == "performance")
+    proc = StudentProcess(str(ROOT / "solutions" / ex.filename), ex.backend)
+    proc.start()
+    try:
+        ctx = Context(ex, check, 1, "cpu", proc, "", True)
+        unit = ex.plan.timed[:1]
+        clear = measure.measure(ctx, list(unit), "cpu", clear_below=lambda t: 1e9)[0]
+        close = measure.measure(ctx, list(unit), "cpu", clear_below=lambda t: 0.0)[0]
+        full = measure.measure(ctx, list(unit), "cpu")[0]
+    finally:
+        proc.close()
+    assert len(clear.student) == 2 and len(clear.reference) == 2
+    assert len(close.student) == len(full.student) == 2 * measure.ROUNDS
+    assert len(close.reference) == 2 * measure.ROUNDS
 
 
 def test_a_timing_contradicted_in_every_attempt_fails(monkeypatch):
@@ -211,6 +233,31 @@ def test_device_auto_without_a_driver_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env=env)
     assert out.stdout.split() == ["cpu", "False"], out.stderr
+
+
+def test_the_console_script_starts_the_fork_server_before_the_command_line_loads():
+    """`dlgrade check ex01`: the fork server (numpy preloaded) is started before grader.cli is
+    imported, so it boots while the command line loads; `dlgrade list` starts none."""
+    code = textwrap.dedent("""
+        import sys
+        from grader.runner import server
+        real = server.warm_up
+        def spy(backends):
+            print("warm_up", sorted(backends), "grader.cli" in sys.modules, file=sys.stderr,
+                  flush=True)
+            real(backends)
+        server.warm_up = spy
+        sys.argv = ["dlgrade", *sys.argv[1:]]
+        from grader.launch import main
+        main()
+    """)
+    out = subprocess.run([sys.executable, "-c", code, "check", "ex01", "--path", "solutions",
+                          "--no-perf"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stderr.splitlines()[0] == "warm_up ['numpy'] False", out.stderr
+    listed = subprocess.run([sys.executable, "-c", code, "list"], capture_output=True, text=True,
+                            cwd=ROOT, timeout=300)
+    assert listed.returncode == 0 and "warm_up" not in listed.stderr, listed.stderr
 
 
 def test_fork_server_gains_torch_when_a_torch_exercise_follows_a_numpy_one():

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import os
 
-# Timing and stability: one thread per BLAS/OpenMP pool, set before numpy or torch is imported
-# anywhere (student processes inherit it through the fork server).
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+from grader.launch import one_thread_per_pool
+
+one_thread_per_pool()  # before numpy or torch is imported anywhere
 
 import json  # noqa: E402
 import secrets  # noqa: E402

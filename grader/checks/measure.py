@@ -3,7 +3,7 @@ reference blocks in the grader's own process, fresh inputs on every call, output
 
 One *unit* is a student function at one shape (:class:`grader.checks.performance.Timed`). An
 attempt (:func:`measure`) runs, per unit, a warm-up and then ABBA rounds (student, reference,
-reference, student; then the mirror image):
+reference, student; then the mirror image; a clear pass stops after the first):
 
 * a **student block** gets a pool of inputs none of its calls has seen (``Timed.build`` once per
   call, at most :data:`POOL_BYTES` per block), loaded by one request (``perf_load``) and timed
@@ -84,10 +84,11 @@ class Measurement:
         return statistics.median(self.student) / max(statistics.median(self.reference), 1e-12)
 
 
-def request(ctx, req: dict, fn: str):
-    """Send ``req`` to the student process (observed from outside); raise what a refusal means."""
+def request(ctx, req: dict, fn: str, observe: bool = True):
+    """Send ``req`` to the student process (observed from outside unless ``observe`` is False:
+    see ``StudentProcess.perf``); raise what a refusal means."""
     from grader.engine import Forbidden, StudentRaised
-    sample = ctx.process.perf(req)
+    sample = ctx.process.perf(req, observe=observe)
     answer = sample.answer
     if answer.get("forbidden"):
         names = [str(v) for v in answer["forbidden"]]
@@ -252,7 +253,8 @@ def _recheck(ctx, timed, pool: list, device: str) -> None:
     if timed.oracle is None:
         return
     picks = sorted(random.SystemRandom().sample(range(len(pool)), min(RECHECKS, len(pool))))
-    values = request(ctx, {"op": "perf_outputs", "indices": picks}, timed.fn).answer.get("values")
+    values = request(ctx, {"op": "perf_outputs", "indices": picks}, timed.fn,
+                     observe=False).answer.get("values")
     if not isinstance(values, list) or len(values) != len(picks):
         raise Fail(f"the student process did not return the outputs of the timed calls of "
                    f"{timed.fn}")
@@ -267,26 +269,31 @@ def _recheck(ctx, timed, pool: list, device: str) -> None:
                 "differently while it is timed, fails here") from None
 
 
-def _student_block(ctx, timed, dtype: str, k: int, device: str):
-    """Load k fresh inputs, time one call on each, recheck; (claimed, PerfSample, pool)."""
+def _student_block(ctx, timed, dtype: str, k: int, device: str, recheck: bool = True):
+    """Load k fresh inputs, time one call on each, recheck (unless ``recheck`` is False: the
+    warm-up, whose time is not credited); (claimed, PerfSample, pool)."""
     pool = [timed.build(ctx, dtype) for _ in range(k)]
     request(ctx, {"op": "perf_load", "calls": [inp.wire(timed.fn) for inp in pool],
-                  "device": device}, timed.fn)
+                  "device": device}, timed.fn, observe=False)
     sample = request(ctx, {"op": "perf_block"}, timed.fn)
     claimed = float(sample.answer.get("seconds", float("nan")))
     ctx.calls += k
     verify_block(timed.fn, device, claimed, sample.cpu_s, sample.wall_s)
-    _recheck(ctx, timed, pool, device)
+    if recheck:
+        _recheck(ctx, timed, pool, device)
     return claimed, sample, pool
 
 
-def measure(ctx, units: list, device: str = "cpu") -> list[Measurement]:
+def measure(ctx, units: list, device: str = "cpu", clear_below=None) -> list[Measurement]:
     """Time every unit once (one attempt); see the module docstring.
 
     Args:
         ctx: the check's :class:`grader.engine.Context`.
         units: :class:`grader.checks.performance.Timed` objects.
         device: ``"cpu"`` or ``"cuda"``.
+        clear_below: optional ``clear_below(unit) -> ratio``: a unit whose first ABBA round
+            measures at most that ratio is not given its second round (a clear pass; the
+            ratios near the threshold, and calibration, always get every round).
 
     Returns:
         One :class:`Measurement` per unit (per-call seconds).
@@ -301,7 +308,7 @@ def measure(ctx, units: list, device: str = "cpu") -> list[Measurement]:
     with single_thread(backend):
         for timed in units:
             # warm-up: two calls on fresh inputs, one reference call
-            claimed, sample, pool = _student_block(ctx, timed, dtype, 2, device)
+            claimed, sample, pool = _student_block(ctx, timed, dtype, 2, device, recheck=False)
             est_s = max(claimed, sample.cpu_s / CPU_FACTOR - CPU_SLACK_S
                         if math.isfinite(sample.cpu_s) else 0.0) / 2
             refs = [build_reference(timed.ref, inp, backend, device) for inp in pool]
@@ -315,6 +322,9 @@ def measure(ctx, units: list, device: str = "cpu") -> list[Measurement]:
             waits_s = calls_s = 0
             known = True
             for r in range(rounds):
+                if r and clear_below is not None and statistics.median(per_call["student"]) <= \
+                        clear_below(timed) * statistics.median(per_call["reference"]):
+                    break
                 order = ("student", "reference", "reference", "student") if r % 2 == 0 else \
                     ("reference", "student", "student", "reference")
                 for side in order:
@@ -331,7 +341,7 @@ def measure(ctx, units: list, device: str = "cpu") -> list[Measurement]:
                     calls_s += k
                     sleep_s += sample.sleep_s
                     known = known and sample.waits >= 0 and math.isfinite(sample.sleep_s)
-            blocks = 2 * rounds
+            blocks = len(per_call["student"])
             if device == "cpu" and math.isfinite(cpu_sum) and \
                     cpu_sum > claimed_sum * SUM_FACTOR + BLOCK_OVERHEAD_S * blocks:
                 raise contradiction(timed.fn, claimed_sum, cpu_sum, wall_sum, blocks=blocks)

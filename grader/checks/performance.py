@@ -44,6 +44,10 @@ ATTEMPTS = 3
 #: (calibration: the worst acceptable ratio stays below T / 2.3 on a loaded machine, so a ratio
 #: of 4 T would need 9x noise). It keeps a looped submission's check to one attempt.
 FAR = 4.0
+#: A unit whose first ABBA round measures at most CLEAR times its threshold passes on that round
+#: (calibration: every looped ratio stays above 1.5 T, so this needs 3x noise in the student's
+#: favour); the others get every round of :data:`grader.checks.measure.ROUNDS`.
+CLEAR = 0.5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,7 +209,8 @@ def run_timing(ctx, plan: Plan) -> None:
     untrusted: list[Untrusted] = []
     for _attempt in range(ATTEMPTS):
         try:
-            measured = measure(ctx, pending, "cpu")
+            measured = measure(ctx, pending, "cpu",
+                               clear_below=lambda t: CLEAR * _threshold(ctx, t))
         except Untrusted as exc:  # this attempt is void: measure again
             untrusted.append(exc)
             continue

@@ -8,6 +8,7 @@ process group under the :class:`Limits` (:mod:`grader.runner.limits`), in the sa
 """
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import shutil
@@ -187,11 +188,14 @@ class StudentProcess(Channel):
             raise StudentCrash("answered with a malformed message", out)
         return results
 
-    def perf(self, request: dict, timeout: float | None = None) -> "PerfSample":
+    def perf(self, request: dict, timeout: float | None = None,
+             observe: bool = True) -> "PerfSample":
         """Send one performance request (see :mod:`grader.runner.timing`) and observe it from
         outside: the student process's CPU time as the kernel counts it, the time its main
         thread slept, and this process's wall clock, read just before sending and just after the
-        answer arrived (each time once the student process has stopped running).
+        answer arrived (each time once the student process has stopped running). With
+        ``observe=False`` (a request whose time is not judged: loading inputs, returning
+        outputs) only the wall clock is read, and ``cpu_s`` and ``sleep_s`` are ``nan``.
 
         Returns:
             :class:`PerfSample` ``(answer, cpu_s, wall_s, waits, sleep_s)``: the decoded answer,
@@ -212,6 +216,12 @@ class StudentProcess(Channel):
             raise StudentCrash(f"used up the exercise's time budget of {self.limits.budget_s:g} s")
         data = codec.encode(request)
         pid = self.proc.pid
+        if not observe:
+            wall0 = time.perf_counter()
+            self._send_bytes(data, min(timeout or self.limits.call_timeout_s, remaining))
+            msg = self._receive(min(timeout or self.limits.call_timeout_s, remaining),
+                                during="a timing measurement")
+            return PerfSample(msg, math.nan, time.perf_counter() - wall0, -1, math.nan)
         # Read the CPU clock only while the process sleeps (waiting for a request): the kernel
         # brings a process's CPU time up to date when it stops running, whereas a running
         # process with an RLIMIT_CPU timer is only accounted at scheduler ticks.

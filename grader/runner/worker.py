@@ -311,19 +311,38 @@ def main(conn, job: dict) -> None:
         for call in req.get("calls", []):
             with guard(), timing.student_state():
                 res = session.call(call)
-            leaked = _leaked(blocked)
-            if violations or leaked:
-                res["forbidden"] = (sorted(set(violations)) + leaked)[:10]
-            try:
-                codec.encode(res)
-            except codec.CodecError as exc:
-                res = {"ok": False, "error": {"type": "UnsupportedReturn", "message": str(exc),
-                                              "traceback": "", "line": None}}
+            if violations:
+                res["forbidden"] = sorted(set(violations))[:10]
             results.append(res)
             if not res["ok"]:
                 break
-        conn.send_bytes(codec.encode({"results": results}))
+        conn.send_bytes(_batch_answer(results, _leaked(blocked), violations))
         timing.between_requests()
+
+
+def _batch_answer(results: list, leaked: list, violations: list) -> bytes:
+    """The encoded answer to a batch of calls. A forbidden module found loaded after the batch
+    marks its last result (the grader stops there). A result that cannot be encoded (e.g. an
+    array of float128) becomes an ``UnsupportedReturn`` error and ends the list, as if the batch
+    had stopped at it: one encoding in the usual case, one per result only when one fails."""
+    if leaked and results:
+        results[-1]["forbidden"] = (sorted(set(violations)) + leaked)[:10]
+    try:
+        return codec.encode({"results": results})
+    except codec.CodecError:
+        pass
+    for i, res in enumerate(results):
+        try:
+            codec.encode(res)
+        except codec.CodecError as exc:
+            marks = [m for r in results[i:] for m in r.get("forbidden", ())]
+            results[i:] = [{"ok": False, "error": {"type": "UnsupportedReturn",
+                                                   "message": str(exc), "traceback": "",
+                                                   "line": None}}]
+            if marks:
+                results[i]["forbidden"] = sorted(set(marks))[:10]
+            break
+    return codec.encode({"results": results})
 
 
 def _parameters(module, name) -> list | None:
