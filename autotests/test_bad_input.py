@@ -192,6 +192,8 @@ def test_bad_return_values(tmp_path, case):
     assert c["sigmoid_values"].status in ("fail", "error")
     assert expected.lower() in first_line(c["sigmoid_values"].message).lower(), c["sigmoid_values"].message
     assert c["sigmoid_grad_values"].status == "pass"  # the rest of the work is done
+    if case in ("nan", "inf"):  # right type, shape and dtype: the values are judged elsewhere
+        assert c["signature"].status == "pass", c["signature"].message
 
 
 def test_tensor_on_the_wrong_device():

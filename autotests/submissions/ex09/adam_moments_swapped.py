@@ -1,3 +1,4 @@
+# expect: signature pass
 # expect: defaults fail are m and v swapped
 # expect: adam_first_step fail NaN exactly where dw < 0
 """Wrong: m averages dw**2 and v averages dw (the moments swapped): NaN where dw < 0 (D6)."""

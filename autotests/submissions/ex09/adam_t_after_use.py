@@ -1,3 +1,4 @@
+# expect: signature pass
 # expect: adam_first_step fail t is incremented after the bias correction
 """Wrong: t incremented after the bias correction (division by zero at step 1)."""
 import numpy as np
