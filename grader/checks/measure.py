@@ -34,8 +34,13 @@ from grader.checks import references
 from grader.runner import codec
 from grader.spec import Fail
 
-#: Target CPU duration of one timed block (seconds).
+#: Target CPU duration of one timed block (seconds): a reference block; a student block lasts at
+#: least STUDENT_BLOCK_S unless POOL_CALLS ends it first (fast functions). The outside view's
+#: allowances are per block (about 3 ms with the load's), so a looped function's block must be
+#: long enough that they cannot hide the larger part of it (2 ms blocks let a forged claim hide
+#: up to 100% of ex01's and ex02's looped blocks).
 BLOCK_S = 0.002
+STUDENT_BLOCK_S = 0.012
 #: ABBA rounds per attempt (each round: two student blocks and two reference blocks).
 ROUNDS = 2
 #: Student seconds per unit and attempt beyond which fewer rounds are run.
@@ -56,6 +61,12 @@ CLAIM_SLACK_S = 0.0002
 WALL_SLACK_S = 0.002
 SUM_FACTOR = 1.1
 BLOCK_OVERHEAD_S = 0.0009
+#: CPU seconds a block's load may take (:func:`load_allowance`): fixed, per MiB of inputs, per
+#: call, summed over an attempt. Every solution's loads, 3 repeats of all 13 exercises
+#: (2026-12-03): at most 0.67 of the allowance for one block (ex09's 2 MB blocks).
+LOAD_S = 0.002
+LOAD_S_PER_MB = 0.004
+LOAD_S_PER_CALL = 0.0001
 #: Student blocks that block WAIT_PER_CALL times per call (at least WAIT_MIN) and sleep
 #: SLEEP_FRACTION of their wall time (at least SLEEP_PER_CALL_S per call): work done elsewhere.
 WAIT_PER_CALL = 0.5
@@ -84,11 +95,12 @@ class Measurement:
         return statistics.median(self.student) / max(statistics.median(self.reference), 1e-12)
 
 
-def request(ctx, req: dict, fn: str, observe: bool = True):
-    """Send ``req`` to the student process (observed from outside unless ``observe`` is False:
-    see ``StudentProcess.perf``); raise what a refusal means."""
+def request(ctx, req: dict, fn: str, observe: bool = True, since=None):
+    """Send ``req`` to the student process (observed from outside unless ``observe`` is False;
+    ``since``: charge from the end of that earlier sample: see ``StudentProcess.perf``); raise
+    what a refusal means."""
     from grader.engine import Forbidden, StudentRaised
-    sample = ctx.process.perf(req, observe=observe)
+    sample = ctx.process.perf(req, observe=observe, since=since)
     answer = sample.answer
     if answer.get("forbidden"):
         names = [str(v) for v in answer["forbidden"]]
@@ -140,11 +152,11 @@ def verify_block(fn: str, device: str, claimed: float, cpu: float, wall: float) 
         raise contradiction(fn, claimed, cpu, wall)
 
 
-def number(estimate: float) -> int:
-    """Calls per block so that one block lasts about BLOCK_S."""
+def number(estimate: float, block_s: float = BLOCK_S) -> int:
+    """Calls per block so that one block lasts about ``block_s`` seconds."""
     if not estimate > 0 or not math.isfinite(estimate):
         return 1
-    return int(min(100000, max(1, round(BLOCK_S / estimate))))
+    return int(min(100000, max(1, math.ceil(block_s / estimate))))
 
 
 def nbytes(value) -> int:
@@ -269,19 +281,28 @@ def _recheck(ctx, timed, pool: list, device: str) -> None:
                 "differently while it is timed, fails here") from None
 
 
+def load_allowance(nbytes: int, calls: int) -> float:
+    """CPU seconds an honest student process may spend loading a block's inputs (decoding the
+    message, building the calls): :data:`LOAD_S` + :data:`LOAD_S_PER_MB` per MiB +
+    :data:`LOAD_S_PER_CALL` per call."""
+    return LOAD_S + LOAD_S_PER_MB * nbytes / 2**20 + LOAD_S_PER_CALL * calls
+
+
 def _student_block(ctx, timed, dtype: str, k: int, device: str, recheck: bool = True):
     """Load k fresh inputs, time one call on each, recheck (unless ``recheck`` is False: the
-    warm-up, whose time is not credited); (claimed, PerfSample, pool)."""
+    warm-up, whose time is not credited); (claimed, block PerfSample, pool, load PerfSample,
+    load allowance in seconds). The block's kernel CPU counts from the end of the load, so
+    nothing the process runs between the two escapes it."""
     pool = [timed.build(ctx, dtype) for _ in range(k)]
-    request(ctx, {"op": "perf_load", "calls": [inp.wire(timed.fn) for inp in pool],
-                  "device": device}, timed.fn, observe=False)
-    sample = request(ctx, {"op": "perf_block"}, timed.fn)
+    wires = [inp.wire(timed.fn) for inp in pool]
+    load = request(ctx, {"op": "perf_load", "calls": wires, "device": device}, timed.fn)
+    sample = request(ctx, {"op": "perf_block"}, timed.fn, since=load)
     claimed = float(sample.answer.get("seconds", float("nan")))
     ctx.calls += k
     verify_block(timed.fn, device, claimed, sample.cpu_s, sample.wall_s)
     if recheck:
         _recheck(ctx, timed, pool, device)
-    return claimed, sample, pool
+    return claimed, sample, pool, load, load_allowance(nbytes(wires), k)
 
 
 def measure(ctx, units: list, device: str = "cpu", clear_below=None) -> list[Measurement]:
@@ -308,17 +329,18 @@ def measure(ctx, units: list, device: str = "cpu", clear_below=None) -> list[Mea
     with single_thread(backend):
         for timed in units:
             # warm-up: two calls on fresh inputs, one reference call
-            claimed, sample, pool = _student_block(ctx, timed, dtype, 2, device, recheck=False)
+            claimed, sample, pool, _, _ = _student_block(ctx, timed, dtype, 2, device,
+                                                         recheck=False)
             est_s = max(claimed, sample.cpu_s / CPU_FACTOR - CPU_SLACK_S
                         if math.isfinite(sample.cpu_s) else 0.0) / 2
             refs = [build_reference(timed.ref, inp, backend, device) for inp in pool]
             est_r = time_reference(refs, 1, device)
-            k = number(est_s)
+            k = number(est_s, STUDENT_BLOCK_S)
             k = max(1, min(k, POOL_CALLS, POOL_BYTES // max(1, nbytes(pool[0].args))))
             n_ref = number(est_r)
             rounds = max(1, min(ROUNDS, int(ATTEMPT_STUDENT_BUDGET_S / max(2 * k * est_s, 1e-9))))
             per_call = {"student": [], "reference": []}
-            claimed_sum = wall_sum = cpu_sum = sleep_s = 0.0
+            claimed_sum = wall_sum = cpu_sum = sleep_s = load_sum = allowed_sum = 0.0
             waits_s = calls_s = 0
             known = True
             for r in range(rounds):
@@ -331,7 +353,10 @@ def measure(ctx, units: list, device: str = "cpu", clear_below=None) -> list[Mea
                     if side == "reference":
                         per_call["reference"].append(time_reference(refs, n_ref, device))
                         continue
-                    claimed, sample, pool = _student_block(ctx, timed, dtype, k, device)
+                    claimed, sample, pool, load, allowed = _student_block(ctx, timed, dtype, k,
+                                                                          device)
+                    load_sum += load.cpu_s
+                    allowed_sum += allowed
                     refs = [build_reference(timed.ref, inp, backend, device) for inp in pool]
                     per_call["student"].append(claimed / k)
                     claimed_sum += claimed
@@ -345,6 +370,15 @@ def measure(ctx, units: list, device: str = "cpu", clear_below=None) -> list[Mea
             if device == "cpu" and math.isfinite(cpu_sum) and \
                     cpu_sum > claimed_sum * SUM_FACTOR + BLOCK_OVERHEAD_S * blocks:
                 raise contradiction(timed.fn, claimed_sum, cpu_sum, wall_sum, blocks=blocks)
+            # Loading a block's inputs runs no student code: CPU time spent then beyond what
+            # decoding costs is the block's work done early (its results kept for the block).
+            if device == "cpu" and math.isfinite(load_sum) and load_sum > allowed_sum:
+                raise Untrusted(
+                    f"the timing of {timed.fn} cannot be trusted: while the inputs of {blocks} "
+                    f"timed blocks were loaded, before any call was timed, your process used "
+                    f"{load_sum * 1e3:.2f} ms of CPU time, where loading them takes at most "
+                    f"{allowed_sum * 1e3:.2f} ms: something in your module does the timed work "
+                    "ahead of the timing (it changes the grader's worker); remove it")
             # Work handed to another process costs this one no CPU time, but its main thread
             # blocks waiting for the result, at least once per call, and sleeps meanwhile.
             # (one wait per block beyond the request's own is what an honest torch block shows)

@@ -188,14 +188,16 @@ class StudentProcess(Channel):
             raise StudentCrash("answered with a malformed message", out)
         return results
 
-    def perf(self, request: dict, timeout: float | None = None,
-             observe: bool = True) -> "PerfSample":
+    def perf(self, request: dict, timeout: float | None = None, observe: bool = True,
+             since: "PerfSample | None" = None) -> "PerfSample":
         """Send one performance request (see :mod:`grader.runner.timing`) and observe it from
         outside: the student process's CPU time as the kernel counts it, the time its main
         thread slept, and this process's wall clock, read just before sending and just after the
         answer arrived (each time once the student process has stopped running). With
-        ``observe=False`` (a request whose time is not judged: loading inputs, returning
-        outputs) only the wall clock is read, and ``cpu_s`` and ``sleep_s`` are ``nan``.
+        ``observe=False`` (a request whose time is not judged: returning outputs) only the wall
+        clock is read, and ``cpu_s`` and ``sleep_s`` are ``nan``. With ``since`` (the sample of
+        the request just before), ``cpu_s`` counts from the end of that one, so whatever the
+        process ran between the two requests (a timer of its own waking it) is charged too.
 
         Returns:
             :class:`PerfSample` ``(answer, cpu_s, wall_s, waits, sleep_s)``: the decoded answer,
@@ -221,7 +223,7 @@ class StudentProcess(Channel):
             self._send_bytes(data, min(timeout or self.limits.call_timeout_s, remaining))
             msg = self._receive(min(timeout or self.limits.call_timeout_s, remaining),
                                 during="a timing measurement")
-            return PerfSample(msg, math.nan, time.perf_counter() - wall0, -1, math.nan)
+            return PerfSample(msg, math.nan, time.perf_counter() - wall0, -1, math.nan, math.nan)
         # Read the CPU clock only while the process sleeps (waiting for a request): the kernel
         # brings a process's CPU time up to date when it stops running, whereas a running
         # process with an RLIMIT_CPU timer is only accounted at scheduler ticks.
@@ -234,11 +236,13 @@ class StudentProcess(Channel):
                             during="a timing measurement")
         wall = time.perf_counter() - wall0
         wait_until_sleeping(pid)
-        cpu, waits1, sched1 = process_cpu_seconds(pid) - cpu0, main_thread_waits(pid), \
+        cpu_end, waits1, sched1 = process_cpu_seconds(pid), main_thread_waits(pid), \
             main_thread_schedstat(pid)
+        if since is not None and math.isfinite(since.cpu_end):
+            cpu0 = min(cpu0, since.cpu_end)
         sleep = wall - (sched1[0] - sched0[0]) - (sched1[1] - sched0[1])
-        return PerfSample(msg, cpu, wall, waits1 - waits0 if min(waits0, waits1) >= 0 else -1,
-                          sleep)
+        return PerfSample(msg, cpu_end - cpu0, wall,
+                          waits1 - waits0 if min(waits0, waits1) >= 0 else -1, sleep, cpu_end)
 
     def signature(self, fn: str) -> list[str] | None:
         """Parameter names of ``fn`` in the student's module (None: no such function).
@@ -282,6 +286,7 @@ class PerfSample(NamedTuple):
     wall_s: float
     waits: int
     sleep_s: float
+    cpu_end: float = math.nan  #: the process's kernel CPU seconds when the window ended
 
 
 def main_thread_schedstat(pid: int) -> tuple[float, float]:
