@@ -123,6 +123,27 @@ def test_a_clear_pass_is_measured_for_one_round_and_a_close_one_for_every_round(
     assert len(close.reference) == 2 * measure.ROUNDS
 
 
+def test_a_slow_warm_up_gets_long_student_blocks():
+    """A looped function's blocks last STUDENT_BLOCK_S (12 ms), so the outside view's per-block
+    allowances cannot cover most of one; a warm-up that looks like a clear pass gets BLOCK_S."""
+    from grader.engine import Context
+    from grader.runner.process import StudentProcess
+    ex = resolve("ex01")
+    check = next(c for c in ex.checks if c.name == "performance")
+    proc = StudentProcess(str(ROOT / "autotests" / "submissions" / "ex01" /
+                              "looped_elementwise.py"), ex.backend)
+    proc.start()
+    calls = {}
+    try:
+        for name, clear in (("short", lambda t: 1e9), ("long", lambda t: 0.0)):
+            ctx = Context(ex, check, 1, "cpu", proc, "", True)
+            m = measure.measure(ctx, list(ex.plan.timed[:1]), "cpu", clear_below=clear)[0]
+            calls[name] = (ctx.calls - 2) / len(m.student)  # calls per timed block
+    finally:
+        proc.close()
+    assert calls["long"] >= 3 * calls["short"], calls
+
+
 def test_a_timing_contradicted_in_every_attempt_fails(monkeypatch):
     with pytest.raises(perf.Untrusted, match="cannot be trusted"):
         _timing_with(monkeypatch, ["untrusted"] * perf.ATTEMPTS)

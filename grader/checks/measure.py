@@ -34,11 +34,12 @@ from grader.checks import references
 from grader.runner import codec
 from grader.spec import Fail
 
-#: Target CPU duration of one timed block (seconds): a reference block; a student block lasts at
-#: least STUDENT_BLOCK_S unless POOL_CALLS ends it first (fast functions). The outside view's
-#: allowances are per block (about 3 ms with the load's), so a looped function's block must be
-#: long enough that they cannot hide the larger part of it (2 ms blocks let a forged claim hide
-#: up to 100% of ex01's and ex02's looped blocks).
+#: Target CPU duration of one timed block (seconds): a reference block, and a student block
+#: whose warm-up looked like a clear pass; any other student block lasts at least
+#: STUDENT_BLOCK_S unless POOL_CALLS ends it first. The outside view's allowances are per block
+#: (about 3 ms with the load's), so a looped function's block must be long enough that they
+#: cannot hide the larger part of it (2 ms blocks let a forged claim hide up to 100% of ex01's
+#: and ex02's looped blocks).
 BLOCK_S = 0.002
 STUDENT_BLOCK_S = 0.012
 #: ABBA rounds per attempt (each round: two student blocks and two reference blocks).
@@ -335,7 +336,12 @@ def measure(ctx, units: list, device: str = "cpu", clear_below=None) -> list[Mea
                         if math.isfinite(sample.cpu_s) else 0.0) / 2
             refs = [build_reference(timed.ref, inp, backend, device) for inp in pool]
             est_r = time_reference(refs, 1, device)
-            k = number(est_s, STUDENT_BLOCK_S)
+            # A warm-up that looks like a clear pass gets short blocks (a fast function's cost),
+            # any other long ones. Faking a fast warm-up does not shorten a looped block: k then
+            # grows as the faked estimate shrinks, and a looped ratio of at least 3.2 T over a
+            # warm-up below T/2 gives blocks of at least 6.4 BLOCK_S.
+            clear = clear_below is not None and est_s <= clear_below(timed) * est_r
+            k = number(est_s, BLOCK_S if clear else STUDENT_BLOCK_S)
             k = max(1, min(k, POOL_CALLS, POOL_BYTES // max(1, nbytes(pool[0].args))))
             n_ref = number(est_r)
             rounds = max(1, min(ROUNDS, int(ATTEMPT_STUDENT_BUDGET_S / max(2 * k * est_s, 1e-9))))
