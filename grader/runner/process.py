@@ -200,13 +200,14 @@ class StudentProcess(Channel):
         process ran between the two requests (a timer of its own waking it) is charged too.
 
         Returns:
-            :class:`PerfSample` ``(answer, cpu_s, wall_s, waits, sleep_s)``: the decoded answer,
-            the CPU seconds the student process used meanwhile (all its threads), the wall
+            :class:`PerfSample` ``(answer, cpu_s, wall_s, waits, sleep_s, cpu_end)``: the decoded
+            answer, the CPU seconds the student process used meanwhile (all its threads), the wall
             seconds that passed, how many times its main thread blocked (voluntary context
             switches: on a pipe, a lock, a child process, a sleep; -1 where the kernel does not
             say; waiting for the request counts once), and the seconds it spent neither running
             nor waiting for a CPU (``nan`` where the kernel does not say; this includes the
-            moments before the request arrived and after the answer left).
+            moments before the request arrived and after the answer left), and the process's
+            kernel CPU seconds when the window ended (for a later request's ``since``).
 
         Raises:
             StudentCrash: as :meth:`calls_batch`.
