@@ -133,15 +133,21 @@ def test_a_slow_warm_up_gets_long_student_blocks():
     proc = StudentProcess(str(ROOT / "autotests" / "submissions" / "ex01" /
                               "looped_elementwise.py"), ex.backend)
     proc.start()
-    calls = {}
+    calls, block_s = {}, {}
     try:
         for name, clear in (("short", lambda t: 1e9), ("long", lambda t: 0.0)):
-            ctx = Context(ex, check, 1, "cpu", proc, "", True)
-            m = measure.measure(ctx, list(ex.plan.timed[:1]), "cpu", clear_below=clear)[0]
-            calls[name] = (ctx.calls - 2) / len(m.student)  # calls per timed block
+            for _ in range(3):  # the largest of 3: a preempted warm-up only overestimates a call
+                ctx = Context(ex, check, 1, "cpu", proc, "", True)
+                m = measure.measure(ctx, list(ex.plan.timed[:1]), "cpu", clear_below=clear)[0]
+                per_block = (ctx.calls - 2) / len(m.student)  # calls per timed block
+                if per_block > calls.get(name, 0):
+                    calls[name], block_s[name] = per_block, per_block * min(m.student)
     finally:
         proc.close()
-    assert calls["long"] >= 3 * calls["short"], calls
+    # Each measure() has its own warm-up estimate (noisy), so compare what the rule guarantees:
+    # more calls per block, and a long block near STUDENT_BLOCK_S (a looped call takes ~2-4 ms).
+    assert calls["long"] > calls["short"], calls
+    assert block_s["long"] >= 0.3 * measure.STUDENT_BLOCK_S, (calls, block_s)
 
 
 def test_a_timing_contradicted_in_every_attempt_fails(monkeypatch):
